@@ -1,0 +1,29 @@
+# Two commands do all set-up on a fresh machine (see README):
+#   make book   -> creates .venv from requirements.txt and builds the book strictly
+#   make test   -> also installs the test tools and Chromium, then runs every test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
+
+.PHONY: book test clean student
+
+book: $(VENV)/.runtime
+	$(BUILD)
+
+test: $(VENV)/.test
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf _build
+
+$(VENV)/.runtime: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime requirements-test.txt scripts/install_system_packages.sh
+	bash scripts/install_system_packages.sh
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
