@@ -24,3 +24,23 @@ def bib_entries(root: Path | None = None):
 def bib_keys(root: Path | None = None) -> set[str]:
     """Return the set of citation keys in ``references.bib``."""
     return set(bib_entries(root).keys())
+
+
+def short_cite(key: str, root: Path | None = None) -> str:
+    """A short author-year label for a figure, e.g. ``"Rolan 2014"`` or ``"Pfizer Medical Information n.d."``."""
+    entries = bib_entries(root)
+    if key not in entries:
+        raise KeyError(f"{key!r} is not in references.bib")
+    entry = entries[key]
+    people = entry.persons.get("author", [])
+    if "organization" in entry.fields:
+        name = entry.fields["organization"]
+    elif people:
+        name = " ".join(people[0].last_names) or str(people[0])
+        name = name.replace("{", "").replace("}", "")
+        if len(people) > 1:
+            name += " et al."
+    else:
+        name = entry.fields.get("organization", key)
+    name = name.replace("{", "").replace("}", "").replace("\\&", "&")
+    return f"{name} {entry.fields.get('year', 'n.d.')}"

@@ -233,3 +233,22 @@ def load_table(name: str, root: Path | None = None) -> pd.DataFrame:
     frame.attrs["source_file"] = f"data/{res['path']}"
     frame.attrs["description"] = res.get("description", "")
     return frame
+
+
+def value_of(frame: pd.DataFrame, column: str, **where):
+    """The single value of ``column`` in the one row matching every ``column=value`` in ``where``.
+
+    Raises ``LookupError`` (naming the table and the conditions) when no row or more than
+    one row matches, so a chapter never quotes the wrong row silently.
+    """
+    mask = pd.Series(True, index=frame.index)
+    for key, wanted in where.items():
+        if key not in frame.columns:
+            raise LookupError(f"{frame.attrs.get('source_file', 'table')}: no column {key!r}")
+        mask &= frame[key] == wanted
+    rows = frame.loc[mask, column]
+    source = frame.attrs.get("source_file", "table")
+    if len(rows) != 1:
+        raise LookupError(f"{source}: {len(rows)} rows match {where}; expected exactly one")
+    value = rows.iloc[0]
+    return value.item() if hasattr(value, "item") else value
