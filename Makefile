@@ -17,6 +17,11 @@ test: $(VENV)/.test
 clean:
 	rm -rf _build
 
+# Student edition (solutions removed) for coursework: _build/student-source/_build/html
+student: $(VENV)/.runtime
+	$(BIN)/python -m ketamine_course.editions _build/student-source
+	cd _build/student-source && ../../$(BIN)/jupyter-book build . -W -n --keep-going
+
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
