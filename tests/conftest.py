@@ -67,3 +67,18 @@ def book_build(tmp_path_factory) -> Build:
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "build.log").write_text(build.log, encoding="utf-8")
     return build
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from book_pages import CHROMIUM_ARGS, chromium_path
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -28,9 +28,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from book_pages import CHROMIUM_ARGS, binder_urlpath, chapters_with_code, chromium_path, code_cells, figure_cells
+from book_pages import binder_urlpath, chapters_with_code, code_cells, figure_cells
 from conftest import ROOT, copy_repo
 
 pytestmark = pytest.mark.binder
@@ -186,16 +185,6 @@ def running_kernels_under(venv: Path) -> list[int]:
         except (OSError, ValueError):
             continue
     return pids
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_postbuild_makes_markdown_open_as_jupytext_notebooks(binder_env):

@@ -23,9 +23,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from bs4 import BeautifulSoup
 from PIL import Image, ImageChops, ImageStat
-from playwright.sync_api import sync_playwright
 
-from book_pages import CHROMIUM_ARGS, chromium_path, code_cells, config, expected_binder_url, figure_cells, pages
+from book_pages import code_cells, config, expected_binder_url, figure_cells, pages
 from conftest import ROOT
 
 # The browser tests need the session build, so they are also `build` tests (`-m "not build"` skips them).
@@ -90,16 +89,6 @@ def site(book_build):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from ketamine_course.data import DataValidationError, load_table, read_datapackage
