@@ -23,7 +23,7 @@ closed-form answer in the unit tests.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -190,10 +190,9 @@ def simulate(model: CompartmentModel, dose: Dose, hours: float = 48.0, step_min:
     amounts = []
     state = a0
     for start, stop in zip(pieces[:-1], pieces[1:]):
-        t_eval = grid[(grid >= start) & (grid <= stop)]
-        if amounts and t_eval.size and t_eval[0] == start:
-            t_eval = t_eval[1:]  # the breakpoint is already in the previous piece
-        solution = solve_ivp(rhs, (start, stop), state, method="LSODA", t_eval=np.r_[t_eval, stop] if (t_eval.size == 0 or t_eval[-1] != stop) else t_eval, rtol=1e-8, atol=1e-10)
+        # grid points of this piece; a breakpoint shared with the previous piece is reported once
+        t_eval = grid[(grid > start if amounts else grid >= start) & (grid <= stop)]
+        solution = solve_ivp(rhs, (start, stop), state, method="LSODA", t_eval=np.union1d(t_eval, [stop]), rtol=1e-8, atol=1e-10)
         if not solution.success:
             raise RuntimeError(f"ODE solver failed: {solution.message}")
         keep = np.isin(solution.t, t_eval)
@@ -272,7 +271,3 @@ def ka_for_tmax(model: CompartmentModel, tmax_min: float, bounds=(1e-3, 5.0)) ->
     if peak_time(lo) < 0 or peak_time(hi) > 0:
         raise ValueError(f"no absorption rate in {bounds} gives Tmax {tmax_min} min")
     return float(brentq(peak_time, lo, hi, xtol=1e-5))
-
-
-def with_name(model: CompartmentModel, name: str) -> CompartmentModel:
-    return replace(model, name=name)
