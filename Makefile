@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: book test clean student
+.PHONY: book test clean student instructor
 
 book: $(VENV)/.runtime
 	$(BUILD)
@@ -17,10 +17,17 @@ test: $(VENV)/.test
 clean:
 	rm -rf _build
 
-# Student edition (solutions removed) for coursework: _build/student-source/_build/html
+# Editions (ketamine_course/editions.py; README "Editions"). `make book` builds the public edition.
+# Student edition (worked solutions removed): _build/student-source/_build/html
 student: $(VENV)/.runtime
-	$(BIN)/python -m ketamine_course.editions _build/student-source
+	$(BIN)/python -m ketamine_course.editions student _build/student-source
 	cd _build/student-source && ../../$(BIN)/jupyter-book build . -W -n --keep-going
+
+# Instructor edition (everything, with the model answers from instructor/ or $$INSTRUCTOR_DIR):
+# _build/instructor-source/_build/html. Never publish it.
+instructor: $(VENV)/.runtime
+	$(BIN)/python -m ketamine_course.editions instructor _build/instructor-source
+	cd _build/instructor-source && ../../$(BIN)/jupyter-book build . -W -n --keep-going
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

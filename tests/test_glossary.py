@@ -25,8 +25,8 @@ AWAITING_FIRST_LINK = {
     "hazard ratio", "hedges g", "heterogeneity", "hysteresis", "intention-to-treat", "madrs", "major depressive disorder",
     "meta-analysis", "nmda receptor", "norketamine", "number needed to treat", "open-label", "pseudo-placebo",
     "psychotomimetic", "qids-sr", "racemic mixture", "randomised controlled trial", "randomised withdrawal",
-    "receptor occupancy", "relapse", "remission", "response", "standardised mean difference", "star*d",
-    "sub-anaesthetic dose", "suicidal ideation", "treatment-resistant depression", "volume of distribution",
+    "receptor occupancy", "relapse", "standardised mean difference", "star*d",
+    "sub-anaesthetic dose", "suicidal ideation", "volume of distribution",
 }
 
 
@@ -40,7 +40,7 @@ def glossary_terms(text: str) -> list[str]:
 def term_target(role_text: str) -> str:
     """`text <target>` -> target; `target` -> target; lower case, as Sphinx matches terms."""
     match = re.fullmatch(r"(?s).*?<([^<>]+)>\s*", role_text)
-    return (match.group(1) if match else role_text).strip().lower()
+    return re.sub(r"\s+", " ", (match.group(1) if match else role_text)).strip().lower()
 
 
 def uses_outside_glossary() -> dict[str, set[str]]:
