@@ -85,5 +85,27 @@ def schedule_table(root: Path | None = None) -> str:
     return "\n".join(rows)
 
 
+def as_html(markdown_table: str) -> str:
+    """A Markdown table (as the functions above write it) as an HTML table: Jupyter's Markdown
+    output is CommonMark, which has no tables."""
+    import html as _html
+
+    from markdown_it import MarkdownIt
+
+    lines = [line for line in markdown_table.splitlines() if line.strip()]
+    header = [c.strip() for c in lines[0].strip("|").split(" | ")]
+    inline = MarkdownIt("commonmark", {"html": False}).renderInline
+
+    def cells(line):
+        return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
+
+    def render(cell):
+        return "<br>".join(inline(part.replace("\\|", "|")) for part in cell.split("<br>"))
+
+    head = "".join(f"<th scope=\"col\">{_html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{render(c)}</td>" for c in cells(line)) + "</tr>" for line in lines[2:])
+    return f'<table class="table kc-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
 def published_units(root: Path | None = None) -> list[dict]:
     return [u for u in module(root)["units"] if chapter_objectives(u["file"], root) is not None]
