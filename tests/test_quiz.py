@@ -338,7 +338,7 @@ _TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 CHAPTER_STEMS = [e["file"].split("/")[-1] for part in _TOC["parts"] if part.get("numbered") for e in part["chapters"]]
 # Chapters whose owner is converting the old dropdown questions to a quiz file right now; the test
 # fails once the quiz is there (then remove the chapter from this set). Must end empty.
-QUIZ_PENDING = {"02_rapid_onset"}
+QUIZ_PENDING: set[str] = set()
 
 
 @pytest.mark.parametrize("stem", CHAPTER_STEMS)
