@@ -107,9 +107,14 @@ def test_unknown_labels_and_parts_are_clear_errors(scratch):
 
     with pytest.raises(UnknownCheckError, match=r"no check for exercise 'ex-dose-duraton'\. Did you mean 'ex-dose-duration'\?"):
         evaluate("ex-dose-duraton", 1)
-    with pytest.raises(UnknownCheckError, match=r"several parts \(core, extension\): say which"):
-        evaluate("ex-dose-duration", 1)
+    assert evaluate("ex-dose-duration", 1).part == "core", "without a part, the core check answers"
     assert evaluate("ex-dose-duration", 1, part="extension")
+
+    @register("ex-two-extensions", part="extension")
+    def _only_extension(answer):
+        return Result.right()
+
+    assert evaluate("ex-two-extensions", 1).part == "extension"
     with pytest.raises(ValueError, match="part must be one of"):
         register("ex-x", part="bonus")
 

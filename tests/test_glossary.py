@@ -19,12 +19,10 @@ TERM_ROLE = re.compile(r"\{term\}`([^`]+)`")
 # linked somewhere (then remove it from this list) and when a term is neither linked nor listed.
 # This list must end empty.
 AWAITING_FIRST_LINK = {
-    "area under the curve", "augmentation", "bioavailability", "clearance", "cmax", "cohen d", "compartment model",
-    "confidence interval", "depression rating scale", "electroconvulsive therapy", "functional unblinding",
-    "half-life", "ham-d", "hazard ratio", "hedges g", "heterogeneity", "hysteresis", "intention-to-treat", "madrs",
-    "major depressive disorder", "number needed to treat", "open-label", "pseudo-placebo", "psychotomimetic",
-    "qids-sr", "randomised controlled trial", "randomised withdrawal", "relapse", "remission",
-    "standardised mean difference", "star*d", "sub-anaesthetic dose", "suicidal ideation", "volume of distribution",
+    "area under the curve", "augmentation", "cmax", "cohen d", "compartment model", "confidence interval",
+    "electroconvulsive therapy", "ham-d", "hazard ratio", "hedges g", "heterogeneity", "intention-to-treat", "madrs",
+    "major depressive disorder", "number needed to treat", "open-label", "randomised controlled trial",
+    "randomised withdrawal", "relapse", "star*d", "sub-anaesthetic dose", "suicidal ideation",
 }
 
 

@@ -97,9 +97,13 @@ def find(label: str, part: str | None = None) -> Check:
         hint = f" Did you mean {', '.join(repr(n) for n in near)}?" if near else ""
         raise UnknownCheckError(f"there is no check for exercise {label!r}.{hint} Checks exist for: {', '.join(labels) or 'none yet'}.")
     if part is None:
-        if len(parts) > 1:
+        # a starter cell may leave the part out for the core part (the one every student does)
+        if "core" in parts:
+            part = "core"
+        elif len(parts) > 1:
             raise UnknownCheckError(f"exercise {label!r} has checks for several parts ({', '.join(sorted(parts))}): say which, e.g. part='core'.")
-        part = parts[0]
+        else:
+            part = parts[0]
     if (label, part) not in _REGISTRY:
         raise UnknownCheckError(f"exercise {label!r} has no {part!r} check; it has: {', '.join(sorted(parts))}.")
     return _REGISTRY[(label, part)]

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from ketamine_course.checks import Result, register
 from ketamine_course.data import load_table, value_of
-from ketamine_course.pharmacokinetics import Dose, model_from_table, simulate
+from ketamine_course.pharmacokinetics import Dose, reference_model, simulate
 from ketamine_course.receptors import (
     constants_from_table,
     effective_constant,
@@ -34,8 +34,7 @@ def _constants() -> tuple[float, float]:
 
 def standard_infusion_profile(weight_kg: float = 70, hours: float = 48):
     """Modelled plasma ketamine after 0.5 mg/kg over 40 minutes: the same call as the chapter's imports cell."""
-    model = model_from_table(load_table("ketamine_pk_parameters"), "domino_stanpump", weight_kg=weight_kg)
-    return simulate(model, Dose(0.5 * weight_kg, duration_min=40), hours=hours, step_min=0.5)
+    return simulate(reference_model(weight_kg=weight_kg), Dose(0.5 * weight_kg, duration_min=40), hours=hours, step_min=0.5)
 
 
 @lru_cache(maxsize=1)
@@ -126,4 +125,4 @@ def _(answer):
 @register("ex-receptor-clock", part="extension", solution=_clock_extension)
 def _(answer):
     return Result.close(answer, _clock_extension(), rel=REL,
-                        hint="Divide the clinical window (240 h minus the 40-minute start) by your hours above 0.5.")
+                        hint="Divide the clinical window (168 h minus the 40-minute start) by your hours above 0.5.")
