@@ -384,3 +384,32 @@ def test_every_chapter_shows_a_valid_quiz_that_checks_every_objective(stem):
     objectives = objective_count(ROOT / "book" / f"{stem}.md")
     checked = {q["objective"] for q in quiz.questions}
     assert objectives and checked == set(range(1, objectives + 1)), f"{stem}: objectives without a quiz question: {sorted(set(range(1, (objectives or 0) + 1)) - checked)}"
+
+
+@pytest.mark.build
+@pytest.mark.browser
+@pytest.mark.parametrize("stem", CHAPTER_STEMS)
+def test_each_chapter_quiz_renders_and_answers_a_click(book_build, browser, stem, tmp_path):
+    """In the session's build: the chapter's quiz replaces its fallback, and a wrong and a right click each get feedback."""
+    from ketamine_course.quiz import element_id
+    from test_browser import QuietHandler
+
+    assert book_build.returncode == 0, book_build.log[-3000:]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(book_build.html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    log = {"external": [], "errors": []}
+    try:
+        context, page = open_page(browser, base, f"book/{stem}.html", "light", log)
+        try:
+            quiz_id = element_id(stem)
+            assert page.locator(f"#{quiz_id} .kc-fallback").count() == 0, f"{stem}: the quiz script did not run"
+            seen = exercise_quiz(page, quiz_id)
+            assert seen["questions"] == len(load_quiz(stem).questions)
+            assert seen["after_wrong"][0].startswith("Not quite.") and seen["after_right"][0].startswith("Correct.")
+            assert not log["external"] and not log["errors"], log
+        finally:
+            context.close()
+    finally:
+        server.shutdown()
+        server.server_close()
