@@ -55,8 +55,11 @@ def fingerprints(markdown: str) -> list[str]:
 
 @cache
 def student_corpus() -> str:
-    """Everything the student edition may show: every page of book/ without its worked solutions."""
-    return normalise(" ".join(prose(strip_solutions(p.read_text(encoding="utf-8"))) for p in public_pages()))
+    """Everything the student edition may show: every page of book/ without its worked solutions, and the public files."""
+    pages = " ".join(prose(strip_solutions(p.read_text(encoding="utf-8"))) for p in public_pages())
+    # data tables, the package and the bibliography are public too (every bundle carries them)
+    others = [*(ROOT / "data").glob("*"), *(ROOT / "ketamine_course").rglob("*.py"), ROOT / "references.bib"]
+    return normalise(pages + " " + " ".join(p.read_text(encoding="utf-8", errors="ignore") for p in others if p.is_file()))
 
 
 def unique(fragments: list[str]) -> list[str]:
