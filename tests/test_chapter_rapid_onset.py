@@ -171,3 +171,27 @@ def test_no_two_sources_share_a_rendered_label(page):
 
 def test_no_bibliography_entry_prints_others(root):
     assert not re.search(r"\band others\}", (root / "references.bib").read_text(encoding="utf-8"))
+
+
+@pytest.mark.build
+def test_sources_with_incomplete_author_lists_render_et_al(root, page):
+    """A source whose full author list was not visible renders as "Dean et al., 2021" in the text
+    and "Rebecca L. Dean et al." in the list, never as if its listed authors were all of them."""
+    from ketamine_course.bib import bib_entries
+    from ketamine_course.bibstyle import has_incomplete_authors
+
+    entries = bib_entries(root)
+    source = (root / f"{CHAPTER}.md").read_text(encoding="utf-8")
+    cited = {k.strip() for group in re.findall(r"\{cite(?::[a-z]+)?\}`([^`]+)`", source) for k in group.split(",")}
+    incomplete = sorted(k for k in cited if has_incomplete_authors(entries[k]))
+    assert incomplete, "expected the chapter to cite at least one source with an incomplete author list"
+    text = " ".join(page.get_text(" ").split())
+    listing = [" ".join(li.get_text(" ").split()) for li in page.select("section#references li")]
+    for key in incomplete:
+        surname = entries[key].persons["author"][0].last_names[-1]
+        assert re.search(rf"{surname} et al\. ?[,\[]", text), f"{key}: no '{surname} et al.' citation in the text"
+        assert not re.search(rf"\b{surname}, (19|20)\d\d", text), f"{key}: cited as if {surname} were the only author"
+        title_start = " ".join(entries[key].fields["title"].replace("{", "").replace("}", "").split()[:8]).lower()
+        item = next(i for i in listing if title_start in i.lower())
+        authors = item[: item.lower().index(title_start)]
+        assert authors.rstrip().endswith("et al."), f"{key}: the list entry's authors lack et al.: {authors!r}"
