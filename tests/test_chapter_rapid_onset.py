@@ -24,7 +24,7 @@ def standard_infusion(root):
 
 
 def test_arterial_model_peak_is_above_the_typical_venous_peak_but_within_a_factor_of_two(root, standard_infusion):
-    """The chapter says the arterial model's peak exceeds the review's typical (venous) 185 ng/mL."""
+    """The chapter says the arterial model's peak exceeds the review's typical 185 ng/mL (sampling site not given)."""
     _, profile = standard_infusion
     reported = value_of(load_table("ketamine_pk_observations", root=root), "value",
                         quantity="peak plasma concentration after 0.5 mg/kg IV over 40 min")
@@ -195,3 +195,33 @@ def test_sources_with_incomplete_author_lists_render_et_al(root, page):
         item = next(i for i in listing if title_start in i.lower())
         authors = item[: item.lower().index(title_start)]
         assert authors.rstrip().endswith("et al."), f"{key}: the list entry's authors lack et al.: {authors!r}"
+
+
+def rendered_word_counts(page) -> dict[str, int]:
+    """Words a reader sees in the chapter: the article without code, code output (figure
+    captions and the quiz are kept) and the reference list. 'prose' is the chapter's own
+    text: that, less the figure captions and the back matter (exercises and their
+    solutions, the quiz, further reading)."""
+    article = BeautifulSoup(str(page.select_one("article") or page), "html.parser")
+    for element in article.select("div.cell_input, script, style, section#references"):
+        element.decompose()
+    backmatter = sum(len(section.get_text(" ").split()) for section in
+                     article.select("section#exercises, section#check-your-understanding, section#further-reading"))
+    captions = quiz = 0
+    for output in article.select("div.cell_output"):
+        captions += sum(len(c.get_text(" ").split()) for c in output.select("figcaption"))
+        quiz += sum(len(q.get_text(" ").split()) for q in output.select(".kc-quiz"))
+        for child in output.find_all(recursive=False):
+            if not (child.select("figcaption") or child.select(".kc-quiz") or "kc-quiz" in (child.get("class") or [])):
+                child.decompose()
+    total = len(article.get_text(" ").split())
+    return {"rendered": total, "prose": total - backmatter - captions}
+
+
+@pytest.mark.build
+def test_chapter_length_is_within_the_house_limits(page):
+    """CONVENTIONS: 2,500 to 5,000 words of the chapter's own prose; at most about 6,500
+    rendered words including captions (and the quiz and exercises a reader sees)."""
+    counts = rendered_word_counts(page)
+    assert counts["rendered"] <= 6500, counts
+    assert 2500 <= counts["prose"] <= 5000, counts
