@@ -97,3 +97,12 @@ def test_no_entry_uses_and_others_and_incomplete_lists_are_marked(root):
     marked = [key for key, entry in bib_entries(root).items() if has_incomplete_authors(entry)]
     for key in marked:
         assert "et al." in short_cite(key, root=root), key
+
+
+def test_an_entry_whose_note_says_only_some_authors_are_listed_is_marked(root):
+    """A note such as "First three authors only" describes an incomplete list; without the
+    field the page would still present the listed authors as all of them."""
+    for key, entry in bib_entries(root).items():
+        note = entry.fields.get("note", "")
+        if re.search(r"\bauthors? only\b", note, flags=re.I):
+            assert has_incomplete_authors(entry), f"{key}: note says {note[:40]!r} but incomplete_authors is not set"
