@@ -17,6 +17,7 @@ Conventions
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,7 +120,11 @@ def pool(effects, variances, method: str = "dl", measure: str = "or", level: flo
         se = math.sqrt(var[0])
         return Pooled(measure, method, 1, float(eff[0]), se, float(eff[0] - z * se), float(eff[0] + z * se),
                       0.0, 0.0, float("nan"))
-    res = combine_effects(eff, var, method_re=METHODS[method], use_t=False, alpha=1 - level)
+    with warnings.catch_warnings():
+        # A negative DerSimonian-Laird tau-squared makes statsmodels take square roots of negative
+        # variances (giving NaN) for the random-effects results it then discards below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = combine_effects(eff, var, method_re=METHODS[method], use_t=False, alpha=1 - level)
     tau2, estimate, se, truncated = float(res.tau2), float(res.mean_effect_re), float(res.sd_eff_w_re), False
     if tau2 < 0:
         tau2, estimate, se, truncated = 0.0, float(res.mean_effect_fe), float(res.sd_eff_w_fe), True
@@ -136,25 +141,29 @@ def trial_effects(trials: pd.DataFrame, measure: str = "or") -> pd.DataFrame:
     :func:`effect_sizes`; rows that give only a published odds ratio (``odds_ratio``,
     ``or_ci_low``, ``or_ci_high``) use :func:`log_ratio_from_ci` (odds ratios only).
     Returns the table with columns ``yi`` (log scale for ratios), ``vi``, ``ci_low``, ``ci_high``.
+    For a published odds ratio, ``ci_low``/``ci_high`` are the published limits (on the log scale);
+    the variance used for pooling comes from the width of that interval.
     """
     out = trials.copy()
-    yi, vi = [], []
+    yi, vi, published = [], [], []
     for row in trials.itertuples(index=False):
         counts = [getattr(row, c, None) for c in ("responders_drug", "n_drug", "responders_control", "n_control")]
         if all(c is not None and not pd.isna(c) for c in counts):
             e, v = effect_sizes(*[[int(c)] for c in counts], measure=measure)
             yi.append(float(e[0]))
             vi.append(float(v[0]))
+            published.append(None)
         else:
             if measure != "or":
                 raise ValueError(f"{row.trial}: only an odds ratio is published, so measure must be 'or'")
             e, v = log_ratio_from_ci(row.odds_ratio, row.or_ci_low, row.or_ci_high)
             yi.append(e)
             vi.append(v)
+            published.append((math.log(row.or_ci_low), math.log(row.or_ci_high)))
     z = stats.norm.isf(0.025)
     out["yi"], out["vi"] = yi, vi
-    out["ci_low"] = out["yi"] - z * np.sqrt(out["vi"])
-    out["ci_high"] = out["yi"] + z * np.sqrt(out["vi"])
+    out["ci_low"] = [y - z * math.sqrt(v) if p is None else p[0] for y, v, p in zip(yi, vi, published)]
+    out["ci_high"] = [y + z * math.sqrt(v) if p is None else p[1] for y, v, p in zip(yi, vi, published)]
     return out
 
 

@@ -145,3 +145,17 @@ def test_trial_effects_use_counts_or_the_published_odds_ratio(root):
     with pytest.raises(ValueError):
         trial_effects(trials, measure="rr")  # Murrough gives only an odds ratio
     assert isinstance(effects, pd.DataFrame)
+
+
+def test_a_published_interval_is_shown_as_published(root):
+    effects = trial_effects(load_table("ketamine_24h_trials", root=root)).set_index("trial")
+    assert math.exp(effects.loc["Murrough 2013", "ci_low"]) == pytest.approx(1.21)
+    assert math.exp(effects.loc["Murrough 2013", "ci_high"]) == pytest.approx(4.14)
+
+
+def test_pooling_homogeneous_trials_raises_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pool([0.5, 0.52], [0.1, 0.2])
