@@ -197,16 +197,25 @@ def nnt_whole(p_treatment: float, p_control: float) -> int:
     return math.ceil(round(value, 9))
 
 
-def cumulative_remission(rates) -> float:
-    """Theoretical cumulative remission after successive steps: 1 - product of (1 - rate).
+def cumulative_remission(rates, continuing: float = 1.0) -> float:
+    """Cumulative remission after successive treatment steps.
 
-    Assumes everyone who does not remit goes on to the next step and nobody drops out -- the
-    assumption behind STAR*D's 67% (Rush et al. 2006). Rates are fractions.
+    With ``continuing = 1`` (the default) everyone who does not remit goes on to the next step and
+    nobody drops out, and the result is 1 - product of (1 - rate): the assumption behind STAR*D's
+    theoretical 67% (Rush et al. 2006). With ``continuing < 1`` only that fraction of those who did
+    not remit enters each next step (the rest leave without remitting), an illustrative what-if.
+    Rates and ``continuing`` are fractions.
     """
     rates = np.asarray(rates, dtype=float)
-    if np.any((rates < 0) | (rates > 1)):
-        raise ValueError("rates must be fractions between 0 and 1")
-    return float(1 - np.prod(1 - rates))
+    if np.any((rates < 0) | (rates > 1)) or not 0 <= continuing <= 1:
+        raise ValueError("rates and continuing must be fractions between 0 and 1")
+    remitted, still_in = 0.0, 1.0
+    for step, rate in enumerate(rates):
+        if step > 0:
+            still_in *= continuing
+        remitted += still_in * rate
+        still_in *= 1 - rate
+    return float(remitted)
 
 
 def ci_from_se(estimate: float, se: float, level: float = 0.95) -> tuple[float, float]:

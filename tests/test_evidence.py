@@ -159,3 +159,12 @@ def test_pooling_homogeneous_trials_raises_no_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pool([0.5, 0.52], [0.1, 0.2])
+
+
+def test_cumulative_remission_without_dropout_is_one_minus_the_product_and_dropout_lowers_it():
+    rates = [0.368, 0.306, 0.137, 0.130]
+    assert cumulative_remission(rates) == pytest.approx(1 - np.prod([1 - r for r in rates]))
+    assert cumulative_remission(rates, continuing=0) == pytest.approx(0.368)
+    assert cumulative_remission(rates, continuing=0.7) < cumulative_remission(rates)
+    with pytest.raises(ValueError):
+        cumulative_remission([36.8, 30.6])
