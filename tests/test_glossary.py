@@ -19,12 +19,8 @@ TERM_ROLE = re.compile(r"\{term\}`([^`]+)`")
 # linked somewhere (then remove it from this list) and when a term is neither linked nor listed.
 # This list must end empty.
 AWAITING_FIRST_LINK = {
-    "ampa receptor", "area under the curve", "cmax", "cohen d", "compartment model",
-    "glutamate",
-    "intention-to-treat", "major depressive disorder",
-    "nmda receptor", "norketamine", "racemic mixture",
-    "receptor occupancy",
-    "sub-anaesthetic dose",
+    "area under the curve", "cmax", "cohen d", "compartment model", "intention-to-treat",
+    "major depressive disorder", "sub-anaesthetic dose",
 }
 
 
