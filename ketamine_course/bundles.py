@@ -132,11 +132,11 @@ def _add_link(app, pagename, templatename, context, doctree):
         return
     stem = pagename.split("/")[-1]
     href = "../" * pagename.count("/") + f"bundles/{stem}.zip"
+    # Kept short: it sits in every chapter, whose rendered length the chapter tests cap.
     box = (
-        '<div class="admonition note kc-bundle"><p class="admonition-title">Download this chapter</p>'
-        f'<p><a class="reference download" href="{href}" download>{stem}.zip</a>: the chapter as a notebook '
-        "(without the worked solutions), with its data and the course package, to run on your own computer, "
-        "a JupyterHub or a learning platform. See README.txt inside.</p></div>"
+        '<div class="admonition note kc-bundle"><p class="admonition-title">Download</p>'
+        f'<p><a class="reference download" href="{href}" download>{stem}.zip</a>: notebook without solutions, '
+        "with data and course package (README.txt inside).</p></div>"
     )
     body = context["body"]
     end = body.find("</h1>")
