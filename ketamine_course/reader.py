@@ -410,6 +410,7 @@ class Bibliography:
         # Labels as for the book's full bibliography (the list that web citations link to).
         ordered = list(self.style.sort(self.entries.values()))
         self.formatted = {entry.key: self.style.format_entry(label, entry) for label, entry in zip(self.style.format_labels(ordered), ordered)}
+        self.position = {key: index for index, key in enumerate(self.formatted)}
 
     def entry(self, key: str):
         if key not in self.entries:
@@ -429,6 +430,11 @@ class Bibliography:
             targets = list(parse_citation_targets(content))
         except ValueError as error:
             raise ReaderError(str(error)) from None
+        for t in targets:
+            self.entry(t.key)
+        # sphinxcontrib-bibtex lists the keys of one citation in the order of the bibliography they
+        # link to (sorted by the style), not in the order written.
+        targets.sort(key=lambda t: self.position[t.key])
         references = [
             (
                 self.entry(t.key),
@@ -481,13 +487,30 @@ def rich_to_markdown(text) -> str:
         return inner
     if isinstance(text, HRef):
         url = text.url
+        if "".join(rich_to_plain(part) for part in text.parts) == url:
+            inner = escape(theme_link_text(url))
         destination = url if url.count("(") == url.count(")") and " " not in url else f"<{url}>"
         return f"[{inner}]({destination})"
     return inner
 
 
+def theme_link_text(url: str) -> str:
+    """A link's text where it is its URL, as the web theme shows it (pydata-sphinx-theme shortens
+    GitHub and GitLab URLs to ``owner/repo``; its own code does it here)."""
+    from types import SimpleNamespace
+    from urllib.parse import urlparse
+
+    from pydata_sphinx_theme.short_link import ShortenLinkTransform
+
+    parsed = urlparse(url)
+    platform = ShortenLinkTransform.supported_platform.get(parsed.netloc)
+    if platform is None:
+        return url
+    return str(ShortenLinkTransform.parse_url(SimpleNamespace(platform=platform), parsed))
+
+
 def rich_to_plain(text) -> str:
-    from pybtex.richtext import String, Symbol
+    from pybtex.richtext import HRef, String, Symbol
 
     if isinstance(text, str):
         return text
@@ -495,7 +518,10 @@ def rich_to_plain(text) -> str:
         return text.value
     if isinstance(text, Symbol):
         return SYMBOLS.get(text.name, "")
-    return "".join(rich_to_plain(part) for part in _rich_parts(text) or [])
+    inner = "".join(rich_to_plain(part) for part in _rich_parts(text) or [])
+    if isinstance(text, HRef) and inner == text.url:
+        return theme_link_text(text.url)
+    return inner
 
 
 # ---------------------------------------------------------------------------------------------
@@ -957,7 +983,10 @@ def reader_notebook(book: Book, doc: str, executed: nbformat.NotebookNode, glue:
                 continue
             done = copy.deepcopy(run[id(cell)])
             strip_glue(done)
-            items.append(nbformat.v4.new_code_cell(cell.source, metadata=code_metadata(cell), outputs=done.outputs, execution_count=done.get("execution_count")))
+            for output in done.outputs:  # shown as not yet run in this session: "[ ]:" with its outputs
+                if "execution_count" in output:
+                    output["execution_count"] = None
+            items.append(nbformat.v4.new_code_cell(cell.source, metadata=code_metadata(cell), outputs=done.outputs, execution_count=None))
             figure = cell.metadata.get("mystnb", {}).get("figure", {})
             if figure.get("caption"):
                 converter.line = line

@@ -316,6 +316,12 @@ def test_citations_in_author_year_form_linking_to_the_reference_list(chapter_a):
     assert "jones2019" not in visible
 
 
+def test_keys_of_one_citation_are_in_bibliography_order_as_on_the_web(book_root, config):
+    make_book(book_root, {"ch_b": CH_B.replace("{cite:t}`smith2020`", "{cite:p}`smith2020,jones2019`")})
+    notebook = convert(book_root, config, doc="book/ch_b")
+    assert resolved(notebook, "cite:p") == ["[Jones and Brown, 2019, Smith et al., 2020]"]
+
+
 def test_the_reference_list_has_every_cited_entry_sorted_with_doi_links(chapter_a):
     last = chapter_a.cells[-1].source
     assert last.startswith("## References")
