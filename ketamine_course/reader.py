@@ -943,13 +943,14 @@ def pair_code_cells(source_cells, executed_cells) -> list:
 
 def note_text(book: Book, doc: str) -> str:
     source = book.pages[doc].path.relative_to(book.root).as_posix()
+    kind = "chapter" if book.secnum.get(doc) else "page"
     edition = " This is the student edition: the worked solutions are removed." if book.edition == "student" else ""
     return (
         f"```{{admonition}} {NOTE_TITLE}\n:class: note\n\n"
-        "This notebook shows the chapter as the web book does. The numbers quoted in the text were "
-        "computed with the chapter's original settings: if you change a parameter and re-run the code, "
+        f"This notebook shows the {kind} as the web book does. The numbers quoted in the text were "
+        f"computed with the {kind}'s original settings: if you change a parameter and re-run the code, "
         "the outputs under the code cells update, but the numbers in the text do not. "
-        f"It is generated from `{source}`; edit that file, not this notebook, to change the chapter.{edition}\n```\n"
+        f"It is generated from `{source}`; edit that file, not this notebook, to change the {kind}.{edition}\n```\n"
     )
 
 
