@@ -31,9 +31,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from book_pages import binder_urlpath, chapters_with_code, code_cells, figure_cells, normalise, source_file, web_prose
+from book_pages import binder_urlpath, chapters_with_code, code_cells, figure_cells, normalise, reader_prose, source_file, web_prose
 from conftest import ROOT, copy_repo
 from ketamine_course.reader import EDITIONS, NOTE_TITLE, NOTEBOOK_DIR, ROLE_OR_CODE, notebook_relpath
 
@@ -224,6 +225,11 @@ def test_postbuild_writes_a_reader_notebook_for_every_chapter_in_both_editions(b
             path = repo / NOTEBOOK_DIR / notebook_relpath(chapter, edition)
             assert path.is_file(), f"postBuild wrote no {path.relative_to(repo)}"
     assert f"{NOTEBOOK_DIR}/" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines(), "the generated notebooks must not be committed"
+    # Trusted in this Jupyter installation, so that stored HTML/JavaScript outputs (the quiz) work on opening.
+    paths = [str(repo / NOTEBOOK_DIR / notebook_relpath(chapter, edition)) for chapter in CHAPTERS for edition in EDITIONS]
+    check = "import sys, nbformat; from nbformat.sign import NotebookNotary; n = NotebookNotary(); print([n.check_signature(nbformat.read(p, 4)) for p in sys.argv[1:]])"
+    done = subprocess.run([str(binder_env[1] / "bin" / "python"), "-c", check, *paths], env=binder_env[2], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == str([True] * len(paths)), f"reader notebooks not trusted: {done.stdout}{done.stderr}"
 
 
 def source_names(chapter: str) -> tuple[set[str], set[str]]:
@@ -266,13 +272,59 @@ RENDERED_TEXT = """cells => cells.map(cell => {
 PROMPTS = """panel => [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim())"""
 
 
+def open_notebook(page, jupyterlab, urlpath: str, markdown_cells: int):
+    """Open a notebook as a launch link does; wait until every Markdown cell is rendered; return its panel."""
+    page.goto(f"{jupyterlab.url}/{urlpath}?token={jupyterlab.token}", wait_until="domcontentloaded")
+    panel = page.locator("#jp-main-dock-panel .jp-NotebookPanel:visible")
+    panel.first.wait_for(state="visible", timeout=90_000)
+    page.wait_for_function(
+        f"panel => panel.querySelectorAll('.jp-MarkdownCell .myst').length >= {markdown_cells}", arg=panel.element_handle(), timeout=60_000
+    )
+    return panel
+
+
+def assert_reads_as(name: str, chapter: str, text: str, expected: dict, kinds) -> None:
+    """No glue name, key or role of the source in the rendered text; the expected texts of these kinds, in order."""
+    glue_names, keys = source_names(chapter)
+    visible = lambda word: re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text)  # noqa: E731
+    assert not [g for g in glue_names if visible(g)], f"{name}: glue names shown instead of values: {[g for g in glue_names if visible(g)]}"
+    assert not [k for k in keys if visible(k)], f"{name}: bibliography keys shown instead of citations: {[k for k in keys if visible(k)]}"
+    raw = [r for r in ("{glue", "{cite", "{numref}", "{ref}", "{doc}", "{term}", "{exercise}", "{solution", "{bibliography}", "```") if r in text]
+    assert not raw, f"{name}: MyST shown raw: {raw}"
+    assert text.count(NOTE_TITLE) == 1 and re.search(r"computed with the (chapter|page)'s original settings", text)
+    for kind in kinds:
+        missing = in_order(expected[kind], text)
+        assert not missing, f"{name}: {len(missing)} of {len(expected[kind])} {kind} texts are not shown (in order), first: {missing[:3]}"
+    assert expected["reference"] or not keys, f"{chapter}: the page cites but has no reference list to compare with"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_student_edition_reads_resolved_without_solutions(binder_env, jupyterlab, browser, chapter):
+    """The student notebook (opened, not run: its code is the full edition's minus the solutions)."""
+    jupyterlab.fresh_start()
+    urlpath = f"lab/tree/{NOTEBOOK_DIR}/{notebook_relpath(chapter, 'student')}"
+    generated = nbformat.read(binder_env[0] / NOTEBOOK_DIR / notebook_relpath(chapter, "student"), as_version=4)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        panel = open_notebook(page, jupyterlab, urlpath, sum(c.cell_type == "markdown" for c in generated.cells))
+        text = normalise(" ".join(panel.locator(".jp-MarkdownCell").evaluate_all(RENDERED_TEXT)))
+        # What the generator resolved for this edition (test_reader_build.py compares that with the web page)
+        assert_reads_as(f"student/{Path(urlpath).name}", chapter, text, reader_prose(generated), ("glue", "cite", "numref", "exercise", "reference"))
+        assert "Solution to" not in text and "This is the student edition" in text
+    finally:
+        context.close()
+
+
 def shown_cells(cells) -> int:
     return sum("build-check" not in cell.metadata.get("tags", []) for cell in cells)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_opens_runs_and_reads_as_the_web_page(jupyterlab, browser, book_build, chapter):
+def test_chapter_opens_runs_and_reads_as_the_web_page(binder_env, jupyterlab, browser, book_build, chapter):
     jupyterlab.fresh_start()
+    generated = nbformat.read(binder_env[0] / NOTEBOOK_DIR / notebook_relpath(chapter), as_version=4)
+    markdown_cells = sum(cell.cell_type == "markdown" for cell in generated.cells)
     # build-check cells keep the prose true in the book build; the reader notebook leaves them out
     expected_cells, expected_figures = shown_cells(code_cells(chapter)), shown_cells(figure_cells(chapter))
     name = Path(binder_urlpath(chapter)).name
@@ -302,8 +354,11 @@ def test_chapter_opens_runs_and_reads_as_the_web_page(jupyterlab, browser, book_
             pass
         shown = panel.locator(".jp-CodeCell").count()
         assert shown == expected_cells, f"{name}: JupyterLab shows {shown} code cells, the chapter has {expected_cells}"
-        page.wait_for_function("panel => panel.querySelector('.jp-MarkdownCell .myst')", arg=panel.element_handle(), timeout=60_000)
-        TIMINGS[f"open {chapter}: text and figures shown (s)"] = round(time.monotonic() - start, 1)
+        # JupyterLab attaches and renders the cells of a long notebook progressively: wait for all of them.
+        page.wait_for_function(
+            f"panel => panel.querySelectorAll('.jp-MarkdownCell .myst').length >= {markdown_cells}", arg=panel.element_handle(), timeout=60_000
+        )
+        TIMINGS[f"open {chapter}: every cell rendered (s)"] = round(time.monotonic() - start, 1)
         save_timings()
         # The figures are there before anything runs, as on the web page.
         shown_images = panel.locator(".jp-OutputArea-output.jp-RenderedImage img").count()
@@ -351,21 +406,11 @@ def test_chapter_opens_runs_and_reads_as_the_web_page(jupyterlab, browser, book_
         # The prose, as a reader sees it: the rendered text of every Markdown cell (closed dropdowns included).
         cells = panel.locator(".jp-MarkdownCell")
         rendered = cells.evaluate_all(RENDERED_TEXT)
-        assert None not in rendered, f"{name}: {rendered.count(None)} of {len(rendered)} Markdown cells were not rendered"
+        assert len(rendered) == markdown_cells and None not in rendered, f"{name}: {rendered.count(None)} of {len(rendered)} Markdown cells ({markdown_cells} in the notebook) were not rendered"
         text = normalise(" ".join(rendered))
         (ARTIFACTS / f"{chapter.replace('/', '_')}-text.txt").write_text(text, encoding="utf-8")
-        glue_names, keys = source_names(chapter)
-        visible = lambda word: re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text)  # noqa: E731
-        assert not [g for g in glue_names if visible(g)], f"{name}: glue names shown instead of values: {[g for g in glue_names if visible(g)]}"
-        assert not [k for k in keys if visible(k)], f"{name}: bibliography keys shown instead of citations: {[k for k in keys if visible(k)]}"
-        raw = [r for r in ("{glue", "{cite", "{numref}", "{ref}", "{doc}", "{term}", "{exercise}", "{solution", "{bibliography}", "```") if r in text]
-        assert not raw, f"{name}: MyST shown raw: {raw}"
-        assert text.count(NOTE_TITLE) == 1 and re.search(r"computed with the (chapter|page)'s original settings", text)
         web = web_prose(book_build.html / f"{chapter}.html")
-        for kind in ("glue", "cite", "numref", "exercise", "solution", "reference"):
-            missing = in_order(web[kind], text)
-            assert not missing, f"{name}: {len(missing)} of {len(web[kind])} {kind} texts of the web page are not shown (in order), first: {missing[:3]}"
-        assert web["reference"] or not keys, f"{chapter}: the web page cites but has no References section to compare with"
+        assert_reads_as(name, chapter, text, web, ("glue", "cite", "numref", "exercise", "solution", "reference"))
     finally:
         context.close()
         if page_errors:

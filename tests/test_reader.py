@@ -508,3 +508,27 @@ def test_the_student_text_is_the_student_editions(root):
         text = path.read_text(encoding="utf-8")
         once = student_text(text)
         assert student_text(once) == once, f"{path.name}: the student transform is not idempotent"
+
+
+def test_the_build_check_reports_numbers_and_citations_that_differ_from_sphinxs(book_root, config):
+    """ketamine_course.reader_sphinx compares the reader's numbers and citations with the build's (here a stand-in)."""
+    from types import SimpleNamespace
+
+    from ketamine_course.reader_sphinx import disagreements
+
+    book = Book(book_root, config=config)
+    labels = {t.label: (t.doc, t.label, "") for t in book.targets.values()}
+    numbers: dict = {}
+    for t in book.targets.values():
+        if t.number:
+            numbers.setdefault(t.doc, {}).setdefault(t.kind, {})[t.label] = t.number
+    refs = [SimpleNamespace(docname=doc, targets=[SimpleNamespace(key=k) for k in page.cited]) for doc, page in book.pages.items()]
+    domains = {"std": SimpleNamespace(labels=labels, anonlabels={}), "cite": SimpleNamespace(citation_refs=refs)}
+    app = SimpleNamespace(env=SimpleNamespace(toc_fignumbers=numbers, get_domain=domains.__getitem__))
+    assert disagreements(app, book) == []
+    numbers["book/ch_a"]["figure"]["fig-a2"] = (1, 3)
+    refs.append(SimpleNamespace(docname="book/ch_b", targets=[SimpleNamespace(key="jones2019")]))
+    problems = disagreements(app, book)
+    assert len(problems) == 2
+    assert "'fig-a2': the reader numbers it (1, 2) in book/ch_a, Sphinx (1, 3)" in problems[0]
+    assert "book/ch_b: citations only on the web page ['jones2019']" in problems[1]
