@@ -198,6 +198,8 @@ class Book:
     def _number(self) -> None:
         """Number figures, tables and exercises as Sphinx does (``assign_figure_numbers``)."""
         depth = int(self.config.get("numfig_secnum_depth", 1))
+        if depth > 1:  # numbers would then also depend on the sections inside a page
+            raise ReaderError(f"numfig_secnum_depth {depth} is not supported by the reader notebooks (1 or 0 is)")
         numfig = bool(self.config.get("numfig", True))
         counters: dict[tuple[str, tuple[int, ...]], int] = {}
         self.secnum: dict[str, tuple[int, ...]] = {}

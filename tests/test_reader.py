@@ -64,6 +64,18 @@ BIB = """\
   year    = {2020},
   doi     = {10.1000/j.test.2020},
 }
+@article{lee2013rapid,
+  author  = {Lee, Fay},
+  title   = {Rapid},
+  journal = {Journal of Tests},
+  year    = {2013b},
+}
+@article{lee2013first,
+  author  = {Lee, Fay},
+  title   = {First},
+  journal = {Journal of Tests},
+  year    = {2013a},
+}
 @misc{agency2021,
   author = {{Test Agency}},
   title  = {A web page},
@@ -320,6 +332,13 @@ def test_keys_of_one_citation_are_in_bibliography_order_as_on_the_web(book_root,
     make_book(book_root, {"ch_b": CH_B.replace("{cite:t}`smith2020`", "{cite:p}`smith2020,jones2019`")})
     notebook = convert(book_root, config, doc="book/ch_b")
     assert resolved(notebook, "cite:p") == ["[Jones and Brown, 2019, Smith et al., 2020]"]
+
+
+def test_two_papers_of_one_author_and_year_keep_the_labels_the_bibliography_gives_them(book_root, config):
+    make_book(book_root, {"ch_b": CH_B.replace("{cite:t}`smith2020`", "{cite:p}`lee2013rapid,lee2013first`")})
+    notebook = convert(book_root, config, doc="book/ch_b")
+    assert resolved(notebook, "cite:p") == ["[Lee, 2013a, Lee, 2013b]"]
+    assert [text.split(". ")[1] for text in resolved(notebook, "reference")] == ["First", "Rapid"]
 
 
 def test_the_reference_list_has_every_cited_entry_sorted_with_doi_links(chapter_a):
