@@ -550,6 +550,20 @@ class PageConverter:
         self.resolved: list[dict] = []
         self.location = f"{self.page.path.relative_to(book.root).as_posix()}"
         self.line = 0
+        self.sections: list[int] = []  # numbers of the current section below the page's own
+
+    def section_number(self, level: int) -> str | None:
+        """The number Sphinx gives a heading of this level ("1.", "1.3.", "1.3.1.") on a numbered page."""
+        secnum = self.book.secnum.get(self.doc)
+        if not secnum:
+            return None
+        if level > 1:
+            depth = level - 1
+            self.sections = (self.sections + [0] * depth)[:depth]
+            self.sections[-1] += 1
+        number = ".".join(map(str, (*secnum, *(self.sections if level > 1 else [])))) + "."
+        self.record("section", str(level), number)
+        return number
 
     def error(self, message: str) -> ReaderError:
         return ReaderError(f"{self.location}:{self.line + 1}: {message}")
@@ -767,6 +781,12 @@ class PageConverter:
                         pieces.append(piece)
             elif token.type in ("fence", "code_block", "colon_fence", "html_block"):
                 buffer.append(block)
+            elif token.type == "heading_open" and top:
+                number = self.section_number(int(token.tag[1]))
+                text = self.inline(block)
+                if number:  # after the ATX hashes, or at the start of a setext heading
+                    text = re.sub(r"^(\s*#{1,6}[ \t]+)?", lambda m: f"{m.group(0)}{number} ", text, count=1)
+                buffer.append(text)
             else:
                 self.no_nested_conversions(tokens, index, start, end, line)
                 buffer.append(self.inline(block))

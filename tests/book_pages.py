@@ -119,7 +119,8 @@ def web_prose(html_file: Path) -> dict[str, list[str]]:
 
     glue: glued values; cite: citations; numref: figure/table/exercise references; ref: {ref},
     {doc} and links to labels; exercise / solution: the titles of exercise and solution boxes;
-    reference: the entries of the page's own reference list (its "References" section).
+    reference: the entries of the page's own reference list (its "References" section); section:
+    the numbers of the numbered headings.
     """
     from bs4 import BeautifulSoup
 
@@ -134,6 +135,7 @@ def web_prose(html_file: Path) -> dict[str, list[str]]:
         "exercise": texts("div.exercise > p.admonition-title"),
         "solution": texts("div.solution > p.admonition-title"),
         "reference": texts("section#references li"),
+        "section": texts("h1 > span.section-number, h2 > span.section-number, h3 > span.section-number, h4 > span.section-number"),
     }
 
 
@@ -144,6 +146,7 @@ READER_KINDS = {
     "exercise": ("exercise",),
     "solution": ("solution",),
     "reference": ("reference",),
+    "section": ("section",),
 }
 
 

@@ -343,7 +343,7 @@ def test_two_papers_of_one_author_and_year_keep_the_labels_the_bibliography_give
 
 def test_the_reference_list_has_every_cited_entry_sorted_with_doi_links(chapter_a):
     last = chapter_a.cells[-1].source
-    assert last.startswith("## References")
+    assert last.startswith("## 1.3. References")
     assert last.index("(cite-jones2019)=") < last.index("(cite-smith2020)=") < last.index("(cite-agency2021)=")  # by author
     assert "[doi:10.1000/j.test.2019(01)](https://doi.org/10.1000/j.test.2019(01))" in last
     assert "[https://example.org/page](https://example.org/page)" in last
@@ -391,6 +391,15 @@ def test_numref_ref_doc_and_term_show_their_labels_and_titles(chapter_a):
     assert "and `{cite:p}`-style code" in text  # a code span is not a role
     assert "# a code block: {cite:p}`jones2019` stays as written" in text
     assert "(fig-a1)=\n**Fig. 1.1** First figure" in text  # the caption under the figure, as its link target
+
+
+def test_headings_of_numbered_pages_carry_their_section_numbers(chapter_a, book_root, config):
+    text = markdown(chapter_a)
+    assert "# 1. Chapter A" in text and "## 1.1. The model" in text and "## 1.2. Exercises" in text
+    assert resolved(chapter_a, "section") == ["1.", "1.1.", "1.2.", "1.3."]
+    assert "[The model](#sec-model)" in text  # a {ref} shows the title without its number, as on the web
+    intro = markdown(convert(book_root, config, doc="book/intro"))
+    assert "# Welcome" in intro  # the root page is not numbered
 
 
 def test_an_unknown_label_is_an_error(book_root, config):
@@ -472,7 +481,7 @@ def test_code_cells_keep_their_code_with_jupyterlab_folding_and_build_checks_dro
 def test_one_note_under_the_title_and_content_note(chapter_a):
     first = chapter_a.cells[0].source
     assert first.count(reader.NOTE_TITLE) == 1 and markdown(chapter_a).count(reader.NOTE_TITLE) == 1
-    assert first.index("# Chapter A") < first.index("Content note") < first.index(reader.NOTE_TITLE) < first.index("Intro text")
+    assert first.index("# 1. Chapter A") < first.index("Content note") < first.index(reader.NOTE_TITLE) < first.index("Intro text")
     assert "computed with the chapter's original settings" in first and "`book/ch_a.md`" in first
 
 

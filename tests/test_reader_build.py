@@ -29,7 +29,7 @@ def reader_notebook(build, page, edition="full"):
 def test_reader_notebook_says_what_the_web_page_says(book_build, page):
     web = web_prose(book_build.html / f"{page}.html")
     mine = reader_prose(reader_notebook(book_build, page))
-    for kind in ("glue", "cite", "numref", "ref", "exercise", "solution"):
+    for kind in ("glue", "cite", "numref", "ref", "exercise", "solution", "section"):
         assert mine[kind] == web[kind], f"{page}: {kind} differs from the web page:\nreader: {mine[kind]}\nweb:    {web[kind]}"
     if web["reference"]:
         assert mine["reference"] == web["reference"], f"{page}: the reference list differs from the web page's"
