@@ -396,6 +396,22 @@ def fence_for(body: str, minimum: int = 3) -> str:
     return "`" * max(minimum, longest + 1)
 
 
+def register_book_styles(config: dict) -> None:
+    """Register the citation styles that the book's own Sphinx extensions add (outside Sphinx too).
+
+    An extension of the course package (``ketamine_course.*`` in ``extensions``) that registers
+    pybtex or sphinxcontrib-bibtex styles in its ``setup`` does so through a module-level
+    ``register()``; calling it here lets Binder format citations with the same styles.
+    """
+    import importlib
+
+    for name in config.get("extensions", []):
+        if isinstance(name, str) and name.startswith("ketamine_course."):
+            module = importlib.import_module(name)
+            if callable(getattr(module, "register", None)):
+                module.register()
+
+
 class Bibliography:
     """Citations and reference lists formatted by the book's own sphinxcontrib-bibtex and pybtex styles."""
 
@@ -407,6 +423,7 @@ class Bibliography:
         self.entries = parse_bibdata(files, config.get("bibtex_encoding", "utf-8-sig")).data.entries if files else {}
         from sphinxcontrib.bibtex.plugin import find_plugin
 
+        register_book_styles(config)
         self.reference_style = find_plugin("sphinxcontrib.bibtex.style.referencing", config.get("bibtex_reference_style", "label"))()
         self.style = pybtex.plugin.find_plugin("pybtex.style.formatting", config.get("bibtex_default_style", "alpha"))()
         # Labels as for the book's full bibliography (the list that web citations link to).

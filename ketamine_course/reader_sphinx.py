@@ -28,7 +28,7 @@ from . import reader
 logger = logging.getLogger(__name__)
 
 CONFIG_KEYS = (
-    "numfig", "numfig_secnum_depth", "numfig_format", "myst_enable_extensions", "myst_substitutions",
+    "extensions", "numfig", "numfig_secnum_depth", "numfig_format", "myst_enable_extensions", "myst_substitutions",
     "bibtex_bibfiles", "bibtex_encoding", "bibtex_reference_style", "bibtex_default_style",
     "external_toc_path", "nb_execution_timeout", "nb_execution_allow_errors",
 )
