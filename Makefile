@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: book test clean student instructor
+.PHONY: book test clean student instructor notebooks
 
 book: $(VENV)/.runtime
 	$(BUILD)
@@ -17,7 +17,12 @@ test: $(VENV)/.test
 clean:
 	rm -rf _build
 
-# Editions (ketamine_course/editions.py; README "Editions"). `make book` builds the public edition.
+# Reader notebooks for a local JupyterLab, as Binder's postBuild makes them: notebooks/*.ipynb
+# (and notebooks/student/) with numbers, citations and labels resolved. Then: .venv/bin/jupyter lab notebooks/
+notebooks: $(VENV)/.runtime
+	$(BIN)/python -m ketamine_course.reader --out notebooks
+
+# Editions (ketamine_course/editions.py; README "Coursework and editions"). `make book` builds the public edition.
 # Student edition (worked solutions removed): _build/student-source/_build/html
 student: $(VENV)/.runtime
 	$(BIN)/python -m ketamine_course.editions student _build/student-source

@@ -60,6 +60,16 @@ def strip_solutions(text: str) -> str:
     return stripped
 
 
+def student_text(text: str) -> str:
+    """A page's student edition: solutions removed, a note under "Exercises" (unchanged if already done)."""
+    if "{solution-start}" not in text:
+        return text
+    stripped = strip_solutions(text)
+    heading = stripped.index("\n## Exercises")
+    at = heading + len("\n## Exercises\n")
+    return stripped[:at] + STUDENT_NOTE + stripped[at:]
+
+
 def solution_blocks(text: str) -> list[str]:
     """The gated solution blocks of a page (what the student edition removes)."""
     return SOLUTION.findall(text)
@@ -88,14 +98,15 @@ def _copy_book(root: Path, out: Path) -> None:
 def make_student_edition(root: Path, out: Path) -> list[Path]:
     """Copy the book to ``out`` without worked solutions; return the pages changed."""
     _copy_book(root, out)
+    # The student book's launch buttons open the student reader notebooks (ketamine_course.reader_sphinx).
+    config = yaml.safe_load((out / "_config.yml").read_text(encoding="utf-8"))
+    config.setdefault("sphinx", {}).setdefault("config", {})["ketamine_reader_edition"] = "student"
+    (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     changed = []
     for page in sorted((out / "book").glob("*.md")):
         text = page.read_text(encoding="utf-8")
         if "{solution-start}" in text:
-            stripped = strip_solutions(text)
-            heading = stripped.index("\n## Exercises")
-            stripped = stripped[: heading + len("\n## Exercises\n")] + STUDENT_NOTE + stripped[heading + len("\n## Exercises\n"):]
-            page.write_text(stripped, encoding="utf-8")
+            page.write_text(student_text(text), encoding="utf-8")
             changed.append(page)
     return changed
 
