@@ -10,8 +10,9 @@ A bundle unpacks into one folder that runs on its own after ``pip install -r req
     <stem>/ketamine_course/       the course package (models, data loader, quizzes, self-checks)
     <stem>/requirements.txt, pyproject.toml, references.bib, _config.yml (marks the folder as the root)
 
-The notebook comes from ``notebook_for``: the reader notebooks of ``ketamine_course.reader`` when the
-package has them (prose with resolved numbers), otherwise a plain jupytext conversion of the chapter.
+The notebook comes from ``notebook_for``: the student edition of the reader notebooks of
+``ketamine_course.reader`` (prose with numbers, citations and labels resolved), or a plain jupytext
+conversion of the chapter where the package has no reader.
 
 As a Sphinx extension (``_config.yml``: ``sphinx: extra_extensions``) it writes
 ``_build/html/bundles/<stem>.zip`` for every numbered chapter and puts a download link under the
@@ -58,22 +59,36 @@ def reader_available() -> bool:
     return importlib.util.find_spec("ketamine_course.reader") is not None
 
 
-def notebook_for(stem: str, root: Path | None = None) -> nbformat.NotebookNode:
-    """The chapter as a student-form notebook: the reader's notebook if available, else jupytext."""
+def notebook_for(stem: str, root: Path | None = None, executed_dir: Path | None = None) -> nbformat.NotebookNode:
+    """The chapter as a student-form notebook.
+
+    With ``ketamine_course.reader`` (the reader notebooks: prose with numbers, citations and labels
+    resolved), its student edition, from the book build's executed notebook when ``executed_dir``
+    has it, else from one execution of the chapter. Without the reader, a plain jupytext
+    conversion of the chapter with the worked solutions and build-check cells removed.
+    """
     root = root or repo_root()
-    if reader_available():  # the Binder helper's generator of notebooks with resolved prose
+    if reader_available():
         from . import reader
 
-        for name in ("notebook", "make_notebook", "build_notebook"):
-            if hasattr(reader, name):
-                return getattr(reader, name)(stem, edition="student")
-    text = strip_solutions((root / "book" / f"{stem}.md").read_text(encoding="utf-8"))
-    notebook = jupytext.reads(text, fmt="md:myst")
-    notebook.cells = [c for c in notebook.cells if "build-check" not in c.metadata.get("tags", [])]
-    notebook.metadata.pop("jupytext", None)
+        book = reader.Book(root, "student")
+        doc = f"book/{stem}"
+        if executed_dir is not None and (Path(executed_dir) / f"{doc}.ipynb").is_file():
+            executed, glue = reader.from_build(Path(executed_dir), doc)
+        else:
+            executed, glue = reader.execute(book, doc)
+        notebook = reader.reader_notebook(book, doc, executed, glue)
+    else:
+        text = strip_solutions((root / "book" / f"{stem}.md").read_text(encoding="utf-8"))
+        notebook = jupytext.reads(text, fmt="md:myst")
+        notebook.cells = [c for c in notebook.cells if "build-check" not in c.metadata.get("tags", [])]
+        notebook.metadata.pop("jupytext", None)
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     for number, cell in enumerate(notebook.cells):  # stable ids (jupytext draws random ones)
         cell.id = f"cell-{number:03d}"
+        if cell.cell_type == "code":  # the reader runs it; stored outputs would differ run to run
+            cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)
     return notebook
 
 
@@ -82,7 +97,7 @@ def chapter_title(stem: str, root: Path) -> str:
     return match.group(1).strip() if match else stem
 
 
-def build_bundle(stem: str, out_dir: Path, root: Path | None = None) -> Path:
+def build_bundle(stem: str, out_dir: Path, root: Path | None = None, executed_dir: Path | None = None) -> Path:
     """Write ``out_dir/<stem>.zip`` and return its path."""
     root = root or repo_root()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +117,7 @@ def build_bundle(stem: str, out_dir: Path, root: Path | None = None) -> Path:
 
         add_text(README.format(title=title, underline="=" * len(title), stem=stem), "README.txt")
         add_text(ROOT_MARKER.format(title=title.replace('"', "'")), "_config.yml")
-        add_text(nbformat.writes(notebook_for(stem, root)), f"book/{stem}.ipynb")
+        add_text(nbformat.writes(notebook_for(stem, root, executed_dir)), f"book/{stem}.ipynb")
         quiz = root / "book" / "quizzes" / f"{stem}.json"
         if quiz.is_file():
             add_file(quiz, f"book/quizzes/{stem}.json")
@@ -150,8 +165,9 @@ def _write_bundles(app, exception):
     out = Path(app.outdir) / "bundles"
     if out.exists():
         shutil.rmtree(out)
+    executed = Path(app.outdir).parent / "jupyter_execute"  # myst-nb's executed notebooks
     for docname in _chapters(app):
-        build_bundle(docname.split("/")[-1], out, root)
+        build_bundle(docname.split("/")[-1], out, root, executed_dir=executed)
 
 
 def setup(app):
