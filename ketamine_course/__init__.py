@@ -10,7 +10,15 @@ data
     Load a CSV from ``data/`` and validate it against ``data/datapackage.json``.
 bib
     Read the keys of ``references.bib``.
+tracing
+    Record the files a chapter's kernel reads, for the book build's dependency tracking.
 """
+
+# First, so that the build can see every package module and data file this kernel reads
+# (does nothing unless the book build's execution extension asked for it).
+from .tracing import start_from_environment as _start_tracing
+
+_start_tracing()
 
 from .data import DataValidationError, load_table
 from .paths import repo_root

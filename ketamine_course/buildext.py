@@ -1,0 +1,498 @@
+"""Sphinx extension: a book build that is never stale, executing only what changed, in parallel.
+
+Why
+---
+myst-nb executes a notebook only when Sphinx re-reads its document, and Sphinx re-reads a document
+only when its own source (or a registered dependency) changed.  A chapter that reads
+``data/trial_results.csv`` therefore kept showing the old numbers after that file was edited, and
+a corrupted table "built" cleanly because the loader never ran.  This extension closes that gap.
+
+How
+---
+1. **Record what each chapter actually read.**  Each chapter's kernel is started with
+   ``KETAMINE_COURSE_TRACE`` naming a trace file; :mod:`ketamine_course.tracing` (installed when the
+   chapter imports the course package) appends to it every file the kernel opens inside the
+   repository or the package: data tables, ``data/datapackage.json``, ``references.bib``, quiz files
+   and the package's own modules.
+2. **Key the execution cache on those files' contents.**  For each chapter, a manifest beside
+   myst-nb's jupyter-cache (``_build/.jupyter_cache/ketamine_course_inputs.json``) stores the hash of
+   its code cells (jupyter-cache's key), the SHA-256 of every file it read, and a fingerprint of the
+   installed packages.  Cached outputs are used only while all of these match; otherwise the stale
+   record is deleted and the chapter runs again.
+3. **Tell Sphinx.**  Every recorded file is registered with ``env.note_dependency``, and at
+   ``env-get-outdated`` every chapter whose inputs' *contents* changed is re-read (so a file restored
+   with an old modification time is noticed too).
+4. **Run in parallel.**  ``jupyter-book build`` has no ``-j``; at ``env-before-read-docs`` the
+   chapters that must run are started together on one kernel per core (``ketamine_execution_workers``,
+   default: the number of usable cores) in a background thread, while Sphinx reads the pages that need
+   no execution.  Each result goes into jupyter-cache just before myst-nb (``execute_notebooks: cache``)
+   looks it up, so myst-nb renders it exactly as if it had executed the notebook itself.  A chapter
+   that fails here is left uncached: myst-nb then executes it itself and reports the error as usual
+   (``raise_on_error`` fails the build, naming the cell and the error).
+
+Each build writes ``_build/execution-report.json``: which chapters ran and why, which came from the
+cache, and the recorded inputs of each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from sphinx.util import logging
+
+from . import tracing
+
+LOGGER = logging.getLogger(__name__)
+
+MANIFEST = "ketamine_course_inputs.json"
+MANIFEST_FORMAT = 1
+REPORT = "execution-report.json"
+
+
+# ---- small helpers -----------------------------------------------------------------------------
+
+
+def file_digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes; ``None`` for a file that does not exist (recorded as absent)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError:
+        return "directory"
+
+
+def environment_fingerprint() -> str:
+    """A hash of the Python version and every installed distribution's name and version.
+
+    A changed library (``pip install -r requirements.txt`` after a pin moved) can change a figure, so
+    it invalidates every cached chapter; the course package's own files are tracked one by one.
+    """
+    import importlib.metadata as metadata
+
+    names = sorted(
+        f"{dist.metadata['Name']}=={dist.version}" for dist in metadata.distributions() if dist.metadata["Name"]
+    )
+    return hashlib.sha256("\n".join([sys.version, *names]).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Job:
+    """One chapter to execute ahead of myst-nb."""
+
+    docname: str
+    path: Path
+    notebook: object  # nbformat.NotebookNode, as myst-nb reads it
+    nb_hash: str
+    timeout: int | None
+    allow_errors: bool
+    cwd: str
+    reason: str
+    trace: str
+    expected_seconds: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+    seconds: float = 0.0
+    error: str | None = None
+    collected: bool = False
+
+
+class Executions:
+    """The state of this build's execution (one per Sphinx application)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.srcdir = Path(app.srcdir).resolve()
+        self.cache_path = Path(app.env.mystnb_config.execution_cache_path)
+        self.manifest_path = self.cache_path / MANIFEST
+        self.manifest_found = self.manifest_path.is_file()
+        self.manifest = self._load_manifest()
+        self.digests: dict[str, str | None] = {}
+        self._fingerprint: str | None = None
+        self._cache = None
+        self.jobs: dict[str, Job] = {}
+        self.thread: threading.Thread | None = None
+        self.trace_dir = Path(tempfile.mkdtemp(prefix="ketamine-course-trace-"))
+        self.fallback: Job | None = None
+        self.stale_reasons: dict[str, str] = {}
+        self.report = {"executed": {}, "from_cache": [], "failed": {}, "workers": self.workers()}
+        self.started = time.perf_counter()
+
+    # -- configuration
+
+    def workers(self) -> int:
+        configured = int(self.app.config.ketamine_execution_workers or 0)
+        if configured > 0:
+            return configured
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # pragma: no cover - not Linux
+            return max(1, os.cpu_count() or 1)
+
+    @property
+    def fingerprint(self) -> str:
+        if self._fingerprint is None:
+            self._fingerprint = environment_fingerprint()
+        return self._fingerprint
+
+    @property
+    def cache(self):
+        if self._cache is None:
+            from jupyter_cache import get_cache
+
+            self._cache = get_cache(str(self.cache_path))
+        return self._cache
+
+    # -- the manifest of recorded inputs
+
+    def _load_manifest(self) -> dict:
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {}
+        if data.get("format") != MANIFEST_FORMAT:
+            return {}
+        return data.get("documents", {})
+
+    def save_manifest(self) -> None:
+        self.cache_path.mkdir(parents=True, exist_ok=True)
+        data = {"format": MANIFEST_FORMAT, "documents": dict(sorted(self.manifest.items()))}
+        tmp = self.manifest_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(self.manifest_path)
+
+    def key(self, path: str | Path) -> str:
+        """How a file is named in the manifest: relative to the book's root when inside it."""
+        full = Path(path).resolve()
+        try:
+            return full.relative_to(self.srcdir).as_posix()
+        except ValueError:
+            return str(full)
+
+    def absolute(self, key: str) -> Path:
+        return Path(key) if os.path.isabs(key) else self.srcdir / key
+
+    def digest(self, key: str) -> str | None:
+        if key not in self.digests:
+            self.digests[key] = file_digest(self.absolute(key))
+        return self.digests[key]
+
+    def stale_reason(self, entry: dict) -> str | None:
+        """Why a chapter's cached outputs no longer hold (``None`` while they do)."""
+        if entry.get("environment") != self.fingerprint:
+            return "installed packages changed"
+        changed = [key for key, digest in entry.get("inputs", {}).items() if self.digest(key) != digest]
+        if changed:
+            shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+            return f"{shown} changed"
+        return None
+
+    # -- reading a chapter the way myst-nb does
+
+    def prepare(self, docname: str):
+        """The notebook myst-nb will build for ``docname`` and its execution settings (or ``None``)."""
+        from myst_nb.core.read import create_nb_reader
+
+        env = self.app.env
+        path = Path(env.doc2path(docname))
+        try:
+            text = path.read_text(encoding=self.app.config.source_encoding)
+        except (OSError, UnicodeDecodeError):
+            return None
+        nb_config = env.mystnb_config
+        reader = create_nb_reader(str(path), env.myst_config, nb_config, text)
+        if reader is None:
+            return None
+        notebook = reader.read(text)
+        kernel_name = notebook.metadata.get("kernelspec", {}).get("name")
+        if kernel_name is not None and nb_config.kernel_rgx_aliases:
+            import re
+
+            for rgx, alias in nb_config.kernel_rgx_aliases.items():
+                if re.fullmatch(rgx, kernel_name):
+                    notebook.metadata["kernelspec"]["name"] = alias
+                    break
+        if nb_config.metadata_key in notebook.metadata:
+            from myst_nb.core.utils import nb_node_to_dict
+
+            overrides = nb_node_to_dict(notebook.metadata[nb_config.metadata_key])
+            overrides.pop("output_folder", None)
+            try:
+                nb_config = nb_config.copy(**overrides)
+            except Exception:  # myst-nb warns about it when it parses the page
+                pass
+        if nb_config.execution_mode != "cache":
+            return None
+        posix = PurePosixPath(path.as_posix())
+        if any(posix.match(pattern) for pattern in nb_config.execution_excludepatterns or ()):
+            return None
+        return path, notebook, nb_config
+
+    # -- deciding and scheduling
+
+    def plan(self, docnames: list[str]) -> None:
+        from jupyter_cache.cache.db import NbCacheRecord
+
+        for docname in docnames:
+            prepared = self.prepare(docname)
+            if prepared is None:
+                continue
+            path, notebook, nb_config = prepared
+            _, nb_hash = self.cache.create_hashed_notebook(notebook)
+            try:
+                record = NbCacheRecord.record_from_hashkey(nb_hash, self.cache.db)
+            except KeyError:
+                record = None
+            entry = self.manifest.get(docname)
+            if entry is None:
+                reason = "not executed before" if record is None else "cached outputs of unrecorded inputs"
+            elif entry.get("nb_hash") != nb_hash:
+                reason = "code cells changed"
+            elif record is None:
+                reason = "cached outputs missing"
+            else:
+                reason = self.stale_reason(entry)
+            if reason is None:
+                continue
+            if record is not None:
+                self.cache.remove_cache(record.pk)  # never let myst-nb use outputs of other inputs
+            if self.manifest.pop(docname, None) is not None:
+                self.save_manifest()
+            timeout, allow_errors = nb_config.execution_timeout, nb_config.execution_allow_errors
+            execution = notebook.metadata.get("execution", {})
+            timeout = execution.get("timeout", timeout)
+            allow_errors = execution.get("allow_errors", allow_errors)
+            cwd = tempfile.mkdtemp(dir=self.trace_dir) if nb_config.execution_in_temp else str(path.parent)
+            self.jobs[docname] = Job(
+                docname=docname,
+                path=path,
+                notebook=notebook,
+                nb_hash=nb_hash,
+                timeout=timeout,
+                allow_errors=allow_errors,
+                cwd=cwd,
+                reason=reason,
+                trace=str(self.trace_dir / (hashlib.sha1(docname.encode()).hexdigest() + ".trace")),
+                expected_seconds=(entry or {}).get("seconds", 1e9),
+            )
+
+    def kernel_environment(self, job: Job) -> dict:
+        env = dict(os.environ)
+        env[tracing.ENV_TRACE] = job.trace
+        env[tracing.ENV_ROOT] = str(self.srcdir)
+        if (self.srcdir / "ketamine_course" / "__init__.py").is_file():
+            # The kernel imports the course package of the book being built (also in a copy of it).
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.srcdir), env.get("PYTHONPATH")]))
+        return env
+
+    def start(self) -> None:
+        """Execute every scheduled chapter in a background thread, at most ``workers`` at a time."""
+        if not self.jobs:
+            return
+        order = sorted(self.jobs.values(), key=lambda job: -job.expected_seconds)
+        workers = self.workers()
+        LOGGER.info(
+            f"[ketamine_course] executing {len(order)} notebook(s), {min(workers, len(order))} at a time"
+        )
+        for job in order:
+            LOGGER.info(f"Executing notebook ({job.reason})", location=job.docname)
+
+        async def run(job: Job, slots: asyncio.Semaphore) -> None:
+            from nbclient import NotebookClient
+
+            async with slots:
+                client = NotebookClient(
+                    job.notebook,
+                    timeout=job.timeout,
+                    allow_errors=job.allow_errors,
+                    record_timing=False,
+                    resources={"metadata": {"path": job.cwd}},
+                )
+                began = time.perf_counter()
+                try:
+                    await client.async_execute(env=self.kernel_environment(job))
+                except Exception:  # a failing cell, a timeout, a dead kernel: myst-nb re-runs and reports it
+                    job.error = traceback.format_exc()
+                job.seconds = time.perf_counter() - began
+                job.done.set()
+
+        async def run_all() -> None:
+            slots = asyncio.Semaphore(workers)
+            await asyncio.gather(*(run(job, slots) for job in order))
+
+        def main() -> None:
+            try:
+                asyncio.run(run_all())
+            finally:
+                for job in order:  # never leave a reader waiting
+                    if not job.done.is_set():
+                        job.error = job.error or "execution did not finish"
+                        job.done.set()
+
+        self.thread = threading.Thread(target=main, name="ketamine-course-execution", daemon=True)
+        self.thread.start()
+
+    # -- results, in the main thread
+
+    def inputs_of(self, job: Job) -> dict[str, str | None]:
+        own = self.key(job.path)
+        keys = sorted({self.key(p) for p in tracing.read_trace(job.trace)} - {own})
+        self.digests.clear()  # the files as they are now, right after the run
+        return {key: self.digest(key) for key in keys}
+
+    def collect(self, job: Job) -> bool:
+        """Put a finished chapter into the cache (True) or leave it to myst-nb (False)."""
+        from jupyter_cache.base import CacheBundleIn
+
+        job.done.wait()
+        if job.collected:
+            return job.error is None
+        job.collected = True
+        if job.error is not None:
+            self.report["failed"][job.docname] = {"reason": job.reason, "seconds": round(job.seconds, 2)}
+            LOGGER.info(
+                "[ketamine_course] execution failed; myst-nb executes the notebook again and reports the error",
+                location=job.docname,
+            )
+            return False
+        self.cache.cache_notebook_bundle(
+            CacheBundleIn(job.notebook, str(job.path), data={"execution_seconds": job.seconds}),
+            check_validity=False,
+            overwrite=True,
+        )
+        inputs = self.inputs_of(job)
+        self.manifest[job.docname] = {
+            "source": self.key(job.path),
+            "nb_hash": job.nb_hash,
+            "environment": self.fingerprint,
+            "seconds": round(job.seconds, 3),
+            "inputs": inputs,
+        }
+        self.save_manifest()
+        self.report["executed"][job.docname] = {"reason": job.reason, "seconds": round(job.seconds, 2)}
+        LOGGER.info(f"Executed notebook in {job.seconds:.2f} seconds ({len(inputs)} inputs)", location=job.docname)
+        return True
+
+    def finish(self, exception) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        for job in self.jobs.values():  # chapters Sphinx never reached (a failed build) still count
+            if not job.collected and job.error is None:
+                self.collect(job)
+        self.report["seconds"] = round(time.perf_counter() - self.started, 2)
+        self.report["succeeded"] = exception is None
+        self.report["inputs"] = {doc: sorted(entry.get("inputs", {})) for doc, entry in sorted(self.manifest.items())}
+        report = Path(self.app.outdir).parent / REPORT
+        try:
+            report.write_text(json.dumps(self.report, indent=1) + "\n", encoding="utf-8")
+        except OSError:
+            pass
+        shutil.rmtree(self.trace_dir, ignore_errors=True)
+
+
+# ---- Sphinx events -----------------------------------------------------------------------------
+
+
+def state(app) -> Executions:
+    if getattr(app, "_ketamine_executions", None) is None:
+        app._ketamine_executions = Executions(app)
+    return app._ketamine_executions
+
+
+def on_env_get_outdated(app, env, added, changed, removed):
+    """Re-read every chapter whose recorded inputs changed in content (or with no record at all)."""
+    run = state(app)
+    outdated = []
+    if not run.manifest_found:
+        # Outputs made before this manifest existed: their inputs are unknown, so re-run them.
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        outdated = [doc for doc in env.all_docs if NbMetadataCollector.get_exec_data(env, doc)]
+    for docname, entry in run.manifest.items():
+        if docname in env.found_docs and docname not in added and docname not in changed:
+            reason = run.stale_reason(entry)
+            if reason:
+                run.stale_reasons[docname] = reason
+                outdated.append(docname)
+    return sorted(set(outdated) & env.found_docs)
+
+
+def on_env_before_read_docs(app, env, docnames):
+    run = state(app)
+    run.plan(docnames)
+    if run.jobs:
+        # Pages that need no kernel first (Sphinx reads them while the chapters run), then the
+        # chapters, the first to finish first.
+        order = sorted(run.jobs.values(), key=lambda job: job.expected_seconds)
+        rest = [doc for doc in docnames if doc not in run.jobs]
+        docnames[:] = rest + [job.docname for job in order]
+    run.start()
+
+
+def on_source_read(app, docname, source):
+    run = state(app)
+    job = run.jobs.get(docname)
+    if job is None:
+        return
+    if not run.collect(job):
+        # myst-nb executes this one itself: let that kernel record its inputs too.
+        run.fallback = job
+        os.environ.update({tracing.ENV_TRACE: job.trace, tracing.ENV_ROOT: str(run.srcdir)})
+
+
+def on_doctree_read(app, doctree):
+    run = state(app)
+    env = app.env
+    docname = env.docname
+    if run.fallback is not None and run.fallback.docname == docname:
+        job, run.fallback = run.fallback, None
+        for name in (tracing.ENV_TRACE, tracing.ENV_ROOT):
+            os.environ.pop(name, None)
+        from myst_nb.sphinx_ import NbMetadataCollector
+
+        result = NbMetadataCollector.get_exec_data(env, docname) or {}
+        if result.get("succeeded"):
+            run.manifest[docname] = {
+                "source": run.key(job.path),
+                "nb_hash": job.nb_hash,
+                "environment": run.fingerprint,
+                "seconds": round(result.get("runtime") or 0.0, 3),
+                "inputs": run.inputs_of(job),
+            }
+            run.save_manifest()
+            run.report["executed"][docname] = {"reason": job.reason + " (by myst-nb)", "seconds": result.get("runtime")}
+    entry = run.manifest.get(docname)
+    if entry is None:
+        return
+    if docname not in run.jobs:
+        run.report["from_cache"].append(docname)
+    for key in entry.get("inputs", {}):
+        env.note_dependency(str(run.absolute(key)) if os.path.isabs(key) else key)
+
+
+def on_build_finished(app, exception):
+    run = getattr(app, "_ketamine_executions", None)
+    if run is not None:
+        run.finish(exception)
+
+
+def setup(app):
+    app.setup_extension("myst_nb")
+    app.add_config_value("ketamine_execution_workers", 0, "", [int])
+    app.connect("env-get-outdated", on_env_get_outdated)
+    app.connect("env-before-read-docs", on_env_before_read_docs)
+    app.connect("source-read", on_source_read, priority=900)
+    app.connect("doctree-read", on_doctree_read)
+    app.connect("build-finished", on_build_finished)
+    return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
