@@ -41,6 +41,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -74,18 +75,41 @@ def file_digest(path: Path) -> str | None:
         return "directory"
 
 
-def environment_fingerprint() -> str:
-    """A hash of the Python version and every installed distribution's name and version.
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
-    A changed library (``pip install -r requirements.txt`` after a pin moved) can change a figure, so
-    it invalidates every cached chapter; the course package's own files are tracked one by one.
+
+def environment_fingerprint(requirements: Path | None = None) -> str:
+    """A hash of the Python version and the installed version of every package the book runs on.
+
+    A library upgraded by ``pip install -r requirements.txt`` can change a figure, so it invalidates
+    every cached chapter.  The packages counted are those ``requirements.txt`` names (all installed
+    ones if there is none), so installing the test tools does not; the course package's own files
+    are tracked one by one instead.  Versions are read from the ``*.dist-info`` folder names, which
+    is fast (no metadata files are opened).
     """
-    import importlib.metadata as metadata
+    import sysconfig
 
-    names = sorted(
-        f"{dist.metadata['Name']}=={dist.version}" for dist in metadata.distributions() if dist.metadata["Name"]
-    )
-    return hashlib.sha256("\n".join([sys.version, *names]).encode()).hexdigest()[:16]
+    wanted = None
+    if requirements is not None and requirements.is_file():
+        wanted = set()
+        for line in requirements.read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip()
+            match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*==", line)
+            if match:
+                wanted.add(_normalise(match.group(1)))
+    installed = set()
+    for folder in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in names:
+            if entry.endswith(".dist-info"):
+                name, _, version = entry[: -len(".dist-info")].rpartition("-")
+                if wanted is None or _normalise(name) in wanted:
+                    installed.add(f"{_normalise(name)}=={version}")
+    return hashlib.sha256("\n".join([sys.version, *sorted(installed)]).encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -124,7 +148,7 @@ class Executions:
         self.jobs: dict[str, Job] = {}
         self.thread: threading.Thread | None = None
         self.trace_dir = Path(tempfile.mkdtemp(prefix="ketamine-course-trace-"))
-        self.fallback: Job | None = None
+        self.fallback: tuple[Job, dict] | None = None  # a chapter myst-nb is executing itself
         self.stale_reasons: dict[str, str] = {}
         self.report = {"executed": {}, "from_cache": [], "failed": {}, "workers": self.workers()}
         self.started = time.perf_counter()
@@ -143,7 +167,7 @@ class Executions:
     @property
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            self._fingerprint = environment_fingerprint()
+            self._fingerprint = environment_fingerprint(self.srcdir / "requirements.txt")
         return self._fingerprint
 
     @property
@@ -217,8 +241,6 @@ class Executions:
         notebook = reader.read(text)
         kernel_name = notebook.metadata.get("kernelspec", {}).get("name")
         if kernel_name is not None and nb_config.kernel_rgx_aliases:
-            import re
-
             for rgx, alias in nb_config.kernel_rgx_aliases.items():
                 if re.fullmatch(rgx, kernel_name):
                     notebook.metadata["kernelspec"]["name"] = alias
@@ -287,14 +309,13 @@ class Executions:
                 expected_seconds=(entry or {}).get("seconds", 1e9),
             )
 
-    def kernel_environment(self, job: Job) -> dict:
-        env = dict(os.environ)
-        env[tracing.ENV_TRACE] = job.trace
-        env[tracing.ENV_ROOT] = str(self.srcdir)
+    def kernel_variables(self, job: Job) -> dict[str, str]:
+        """What a chapter's kernel adds to the build's environment."""
+        variables = {tracing.ENV_TRACE: job.trace, tracing.ENV_ROOT: str(self.srcdir)}
         if (self.srcdir / "ketamine_course" / "__init__.py").is_file():
             # The kernel imports the course package of the book being built (also in a copy of it).
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.srcdir), env.get("PYTHONPATH")]))
-        return env
+            variables["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.srcdir), os.environ.get("PYTHONPATH")]))
+        return variables
 
     def start(self) -> None:
         """Execute every scheduled chapter in a background thread, at most ``workers`` at a time."""
@@ -321,7 +342,7 @@ class Executions:
                 )
                 began = time.perf_counter()
                 try:
-                    await client.async_execute(env=self.kernel_environment(job))
+                    await client.async_execute(env={**os.environ, **self.kernel_variables(job)})
                 except Exception:  # a failing cell, a timeout, a dead kernel: myst-nb re-runs and reports it
                     job.error = traceback.format_exc()
                 job.seconds = time.perf_counter() - began
@@ -446,19 +467,23 @@ def on_source_read(app, docname, source):
     if job is None:
         return
     if not run.collect(job):
-        # myst-nb executes this one itself: let that kernel record its inputs too.
-        run.fallback = job
-        os.environ.update({tracing.ENV_TRACE: job.trace, tracing.ENV_ROOT: str(run.srcdir)})
+        # myst-nb executes this one itself: its kernel gets the same variables (and records its inputs).
+        variables = run.kernel_variables(job)
+        run.fallback = (job, {name: os.environ.get(name) for name in variables})
+        os.environ.update(variables)
 
 
 def on_doctree_read(app, doctree):
     run = state(app)
     env = app.env
     docname = env.docname
-    if run.fallback is not None and run.fallback.docname == docname:
-        job, run.fallback = run.fallback, None
-        for name in (tracing.ENV_TRACE, tracing.ENV_ROOT):
-            os.environ.pop(name, None)
+    if run.fallback is not None and run.fallback[0].docname == docname:
+        (job, saved), run.fallback = run.fallback, None
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         from myst_nb.sphinx_ import NbMetadataCollector
 
         result = NbMetadataCollector.get_exec_data(env, docname) or {}
