@@ -20,8 +20,29 @@ from .tracing import start_from_environment as _start_tracing
 
 _start_tracing()
 
-from .data import DataValidationError, load_table
-from .paths import repo_root
-from .style import OKABE_ITO, apply_style
+# The names below are imported on first use (PEP 562), so that importing one light module of
+# the package (the book build imports ketamine_course.buildext) does not load pandas and
+# matplotlib. ``from ketamine_course import load_table`` works as before.
+_LAZY = {
+    "DataValidationError": "data",
+    "load_table": "data",
+    "repo_root": "paths",
+    "OKABE_ITO": "style",
+    "apply_style": "style",
+}
 
-__all__ = ["DataValidationError", "load_table", "repo_root", "OKABE_ITO", "apply_style"]
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
