@@ -36,6 +36,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -116,11 +117,22 @@ def build_env(repo: Path) -> dict:
     return env
 
 
-def timed_build(repo: Path) -> tuple[float, str]:
+def cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+CPU: dict[str, list[float]] = {}  # CPU seconds (build process and its kernels) per measure
+
+
+def timed_build(repo: Path, measure: str = "") -> tuple[float, str]:
+    """Run the strict build in ``repo``: (wall seconds, log). Its CPU seconds go to ``CPU[measure]``."""
+    cpu = cpu_of_children()
     began = time.perf_counter()
     result = subprocess.run([str(JUPYTER_BOOK), *BUILD], cwd=repo, env=build_env(repo),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seconds = time.perf_counter() - began
+    CPU.setdefault(measure, []).append(cpu_of_children() - cpu)
     if result.returncode != 0:
         raise RuntimeError(f"build failed in {repo}:\n{result.stdout[-4000:]}")
     return seconds, result.stdout
@@ -141,27 +153,30 @@ def load() -> list[float]:
 # ---- the lower bound: the chapters' code as plain Python in one process ---------------------------
 
 
-def lower_bound_worker(repo: Path) -> None:
-    """Run every code cell of every page with code, in one process; print per-page seconds as JSON."""
+def lower_bound_worker(cells_file: Path) -> None:
+    """Run the code cells listed in ``cells_file`` page by page, in this one process (imports paid once).
+
+    After every cell each open figure is rendered to PNG and closed, as the inline backend does in a
+    kernel (same dpi and tight bounding box). Prints the seconds per page as JSON.
+    """
     began = time.perf_counter()
+    job = json.loads(cells_file.read_text(encoding="utf-8"))
     os.environ["MPLBACKEND"] = "Agg"
-    sys.path.insert(0, str(repo))
+    sys.path.insert(0, job["repo"])
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     timings, figures = {}, 0
-    for page in pages_with_code(repo):
-        cells = code_cells(repo, page)
-        os.chdir((repo / page).parent)
+    for page, sources in job["pages"].items():
+        os.chdir(Path(job["repo"], page).parent)
         namespace = {"__name__": "__main__"}
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
-            for cell in cells:
-                source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+            for source in sources:
                 exec(compile(source, f"{page}.md", "exec"), namespace)
-                for number in plt.get_fignums():  # what the inline backend does after each cell
+                for number in plt.get_fignums():
                     fig = plt.figure(number)
                     fig.canvas.print_figure(io.BytesIO(), format="png", dpi=fig.dpi, bbox_inches="tight",
                                             facecolor=fig.get_facecolor(), edgecolor=fig.get_edgecolor())
@@ -172,10 +187,19 @@ def lower_bound_worker(repo: Path) -> None:
 
 
 def lower_bound(repo: Path) -> tuple[float, dict]:
+    """Wall time of a fresh Python process running every chapter's code cells (read beforehand)."""
+    pages = {}
+    for page in pages_with_code(repo):
+        pages[page] = ["\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+                       for cell in code_cells(repo, page)]
+    cells_file = repo.parent / "lower-bound-cells.json"
+    cells_file.write_text(json.dumps({"repo": str(repo), "pages": pages}), encoding="utf-8")
+    cpu = cpu_of_children()
     began = time.perf_counter()
-    result = subprocess.run([sys.executable, __file__, "--lower-bound-worker", str(repo)], cwd=repo,
+    result = subprocess.run([sys.executable, __file__, "--lower-bound-worker", str(cells_file)], cwd=repo,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(repo)))
     seconds = time.perf_counter() - began
+    CPU.setdefault("lower_bound", []).append(cpu_of_children() - cpu)
     if result.returncode != 0:
         raise RuntimeError(f"lower bound failed:\n{result.stderr[-4000:]}")
     return seconds, json.loads(result.stdout.strip().splitlines()[-1])
@@ -275,6 +299,13 @@ def edit_locator(path: Path, suffix: str) -> None:
         csv.writer(handle, lineterminator="\n").writerows(rows)
 
 
+def edit_first_code_cell(text: str, line: str) -> str:
+    """Add ``line`` as the last line of the first code cell (after any cell options)."""
+    start = text.index("```{code-cell}")
+    end = text.index("\n```", start + 3)
+    return text[:end] + "\n" + line + text[end:]
+
+
 def inputs_by_page(repo: Path) -> dict[str, list[str]]:
     report = repo / "_build" / "execution-report.json"
     if report.is_file():
@@ -307,7 +338,7 @@ def measure(source: Path, repeat: int, lighthouse: bool, log=print) -> dict:
         clean = []
         for _ in range(repeat):
             shutil.rmtree(repo / "_build", ignore_errors=True)
-            seconds, build_log = timed_build(repo)
+            seconds, build_log = timed_build(repo, "clean_build")
             clean.append(seconds)
         results["clean_build_s"] = median(clean)
         results["clean_build_samples_s"] = [round(s, 2) for s in clean]
@@ -327,7 +358,7 @@ def measure(source: Path, repeat: int, lighthouse: bool, log=print) -> dict:
         log("rebuild with no change ...")
         nochange = []
         for _ in range(repeat):
-            seconds, build_log = timed_build(repo)
+            seconds, build_log = timed_build(repo, "no_change_rebuild")
             nochange.append(seconds)
         results["no_change_rebuild_s"] = median(nochange)
         results["no_change_rebuild_samples_s"] = [round(s, 2) for s in nochange]
@@ -345,7 +376,7 @@ def measure(source: Path, repeat: int, lighthouse: bool, log=print) -> dict:
             csv_times, ran = [], []
             for number in range(repeat):
                 edit_locator(repo / table, f" (edit {number + 1})")
-                seconds, build_log = timed_build(repo)
+                seconds, build_log = timed_build(repo, "csv_edit_rebuild")
                 csv_times.append(seconds)
                 ran = executed(build_log)
             results["csv_edit"] = {"table": table, "read_by": sorted(readers[table]), "executed": ran,
@@ -365,13 +396,11 @@ def measure(source: Path, repeat: int, lighthouse: bool, log=print) -> dict:
             prose, code, ran_prose, ran_code = [], [], [], []
             for number in range(repeat):
                 path.write_text(path.read_text(encoding="utf-8") + f"\n% benchmark edit {number}\n", encoding="utf-8")
-                seconds, build_log = timed_build(repo)
+                seconds, build_log = timed_build(repo, "chapter_prose_edit_rebuild")
                 prose.append(seconds)
                 ran_prose = executed(build_log)
-                text = path.read_text(encoding="utf-8")
-                text = text.replace("```{code-cell} ipython3\n", f"```{{code-cell}} ipython3\n# benchmark edit {number}\n", 1)
-                path.write_text(text, encoding="utf-8")
-                seconds, build_log = timed_build(repo)
+                path.write_text(edit_first_code_cell(path.read_text(encoding="utf-8"), f"# benchmark edit {number}"), encoding="utf-8")
+                seconds, build_log = timed_build(repo, "chapter_code_edit_rebuild")
                 code.append(seconds)
                 ran_code = executed(build_log)
             results["chapter_edit"] = {"chapter": slowest,
@@ -386,6 +415,7 @@ def measure(source: Path, repeat: int, lighthouse: bool, log=print) -> dict:
         results["environment"] = environment_size(repo)
 
         results["lighthouse"] = run_lighthouse(repo, html, repeat) if lighthouse else {"skipped": "--no-lighthouse"}
+    results["cpu_s"] = {measure: median(values) for measure, values in CPU.items()}
     results["machine"]["load_after"] = load()
     results["verdict"] = verdict(results)
     return results

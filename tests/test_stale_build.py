@@ -238,16 +238,10 @@ def test_a_changed_package_module_reexecutes_the_chapters_that_import_it(probe):
     assert probe.executed() == set(PROBES)
 
 
-def test_the_bibliography_and_the_datapackage_are_inputs_of_every_chapter_that_loads_data(probe):
+def test_an_edited_bibliography_reexecutes_every_chapter_that_validates_data_against_it(probe):
+    # (data/datapackage.json is a recorded input of both too: see the clean-build test.)
     bib = probe.repo / "references.bib"
     bib.write_text(bib.read_text(encoding="utf-8") + "\n% edited by the stale-build test\n", encoding="utf-8")
-    probe.build()
-    probe.ok()
-    assert probe.executed() == set(PROBES)
-    package_path = probe.repo / "data" / "datapackage.json"
-    package = json.loads(package_path.read_text(encoding="utf-8"))
-    package["description"] += " Edited by the stale-build test."
-    package_path.write_text(json.dumps(package, indent=2) + "\n", encoding="utf-8")
     probe.build()
     probe.ok()
     assert probe.executed() == set(PROBES)
