@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: book test clean student
+.PHONY: book test clean student benchmark
 
 book: $(VENV)/.runtime
 	$(BUILD)
@@ -16,6 +16,11 @@ test: $(VENV)/.test
 
 clean:
 	rm -rf _build
+
+# Build and page speed, measured (not a test): prints a table, writes benchmarks/latest.json and
+# the README's table. See README, "Speed: make benchmark".
+benchmark: $(VENV)/.runtime
+	$(BIN)/python scripts/benchmark.py --readme
 
 # Student edition (solutions removed) for coursework: _build/student-source/_build/html
 student: $(VENV)/.runtime
