@@ -460,6 +460,11 @@ class Executions:
         for job in self.jobs.values():  # chapters Sphinx never reached (a failed build) still count
             if not job.collected and job.error is None:
                 self.collect(job)
+        gone = [doc for doc in self.manifest if doc not in self.app.env.found_docs]
+        for doc in gone:  # pages no longer in the book
+            del self.manifest[doc]
+        if gone:
+            self.save_manifest()
         self.report["seconds"] = round(time.perf_counter() - self.started, 2)
         self.report["succeeded"] = exception is None
         self.report["inputs"] = {doc: sorted(entry.get("inputs", {})) for doc, entry in sorted(self.manifest.items())}
