@@ -122,6 +122,7 @@ class Job:
     docname: str
     path: Path
     notebook: object  # nbformat.NotebookNode, as myst-nb reads it
+    kernel_name: str
     nb_hash: str
     timeout: int | None
     allow_errors: bool
@@ -135,13 +136,36 @@ class Job:
     collected: bool = False
 
 
+@dataclass
+class WarmKernel:
+    """A kernel started before its chapter is known (see :meth:`Executions.prewarm`)."""
+
+    name: str
+    cwd: str
+    trace: str
+    km: object = None
+    task: object = None  # the asyncio task that boots it
+    claimed: bool = False
+
+
+CODE_CELL = re.compile(r"^```\{code-cell\}.*?^```\s*$", re.S | re.M)
+
+
+def code_digest(text: str) -> str:
+    """A digest of a MyST notebook's code cells (with their options): unchanged by prose edits."""
+    return hashlib.sha256("\n".join(CODE_CELL.findall(text)).encode()).hexdigest()[:16]
+
+
 class Executions:
     """The state of this build's execution (one per Sphinx application)."""
 
     def __init__(self, app):
         self.app = app
         self.srcdir = Path(app.srcdir).resolve()
-        self.cache_path = Path(app.env.mystnb_config.execution_cache_path)
+        # Where myst-nb keeps its jupyter-cache (the same rule as myst-nb's, readable before the
+        # environment exists, so kernels can be started at config-inited).
+        configured = app.config.nb_execution_cache_path
+        self.cache_path = (Path(configured) if configured else Path(app.outdir).parent / ".jupyter_cache").resolve()
         self.manifest_path = self.cache_path / MANIFEST
         self.manifest_found = self.manifest_path.is_file()
         self.manifest = self._load_manifest()
@@ -152,6 +176,8 @@ class Executions:
         self.thread: threading.Thread | None = None
         self.loop = self.queue = None
         self.workers_count = 0
+        self.closed = False
+        self.pool: list[WarmKernel] = []  # kernels booted ahead (used from the execution thread only)
         self.trace_dir = Path(tempfile.mkdtemp(prefix="ketamine-course-trace-"))
         self.fallback: tuple[Job, dict] | None = None  # a chapter myst-nb is executing itself
         self.stale_reasons: dict[str, str] = {}
@@ -293,6 +319,7 @@ class Executions:
                 reason = self.stale_reason(entry)
             candidates.append((docname, path, notebook, nb_config, nb_hash, entry, reason))
         if not candidates:
+            self.close()
             return
         for docname, path, notebook, nb_config, nb_hash, entry, reason in candidates:
             if reason is not None:
@@ -325,6 +352,7 @@ class Executions:
             docname=docname,
             path=path,
             notebook=notebook,
+            kernel_name=notebook.metadata.get("kernelspec", {}).get("name") or "python3",
             nb_hash=nb_hash,
             timeout=execution.get("timeout", nb_config.execution_timeout),
             allow_errors=execution.get("allow_errors", nb_config.execution_allow_errors),
@@ -335,44 +363,173 @@ class Executions:
             expected_seconds=(entry or {}).get("seconds", 1e6 + code),
         )
 
-    def kernel_variables(self, job: Job) -> dict[str, str]:
+    def kernel_variables(self, trace: str) -> dict[str, str]:
         """What a chapter's kernel adds to the build's environment."""
-        variables = {tracing.ENV_TRACE: job.trace, tracing.ENV_ROOT: str(self.srcdir)}
+        variables = {tracing.ENV_TRACE: trace, tracing.ENV_ROOT: str(self.srcdir)}
         if (self.srcdir / "ketamine_course" / "__init__.py").is_file():
             # The kernel imports the course package of the book being built (also in a copy of it).
             variables["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.srcdir), os.environ.get("PYTHONPATH")]))
         return variables
 
-    def start(self) -> None:
-        """Start the execution thread: ``workers`` kernels at a time take the chapters in turn."""
+    # -- kernels booted ahead of time
+
+    def predict(self) -> tuple[int, str]:
+        """A cheap guess, before Sphinx reads anything, of how many chapters will run and where.
+
+        Chapters in ``_toc.yml`` never run before, and chapters whose code cells (as text), recorded
+        inputs or installed packages changed. A wrong guess costs little: a kernel booted for nothing
+        is shut down at the end; a chapter not foreseen starts its own kernel.
+        """
+        import yaml
+
+        folders, count = set(), 0
+        try:
+            toc = yaml.safe_load((self.srcdir / "_toc.yml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            toc = None
+        files: list[str] = []
+
+        def walk(node):
+            if isinstance(node, dict):
+                for key in ("root", "file"):
+                    if isinstance(node.get(key), str):
+                        files.append(node[key])
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(toc)
+        for docname in dict.fromkeys(files):
+            path = self.srcdir / f"{docname}.md"
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError:
+                continue
+            if "kernelspec" not in text.split("\n---", 1)[0]:
+                continue
+            entry = self.manifest.get(docname)
+            if entry is None or entry.get("code_digest") != code_digest(text) or self.stale_reason(entry):
+                count += 1
+                folders.add(str(path.parent))
+        folder = folders.pop() if len(folders) == 1 else str((self.srcdir / self.app.config.root_doc).parent)
+        return count, folder
+
+    def prewarm(self) -> None:
+        """Boot a kernel for each chapter that will probably run, while Sphinx starts up.
+
+        Each kernel also imports ``ketamine_execution_preload`` (the libraries every chapter
+        imports) without binding any name in the chapter's namespace, so the chapter starts with
+        them loaded. The chapter itself runs exactly as in a fresh kernel otherwise: nothing of the
+        course package is imported ahead, execution counts start at 1, and the inputs it reads are
+        recorded as usual. (That a chapter also runs in a kernel with nothing loaded is what the
+        Binder test checks.)
+        """
+        if not self.app.config.ketamine_execution_prewarm:
+            return
+        count, folder = self.predict()
+        count = min(count, self.workers())
+        if count == 0:
+            return
+        self.start()
+        preload = list(self.app.config.ketamine_execution_preload or [])
+        for number in range(count):
+            warm = WarmKernel(name="python3", cwd=folder, trace=str(self.trace_dir / f"warm-{number}.trace"))
+            self.loop.call_soon_threadsafe(self._boot, warm, preload)
+        LOGGER.info(f"[ketamine_course] booting {count} kernel(s) ahead, with {', '.join(preload) or 'nothing'} imported")
+
+    def _boot(self, warm: WarmKernel, preload: list[str]) -> None:  # in the execution thread
+        warm.task = asyncio.ensure_future(self._boot_kernel(warm, preload))
+        self.pool.append(warm)
+
+    async def _boot_kernel(self, warm: WarmKernel, preload: list[str]) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        km = AsyncKernelManager(kernel_name=warm.name, config=self.ipc_config(Path(warm.trace)))
+        await km.start_kernel(cwd=warm.cwd, env={**os.environ, **self.kernel_variables(warm.trace)})
+        warm.km = km
+        client = km.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            if preload:
+                code = (
+                    "def _ketamine_course_preload():\n"
+                    "    import importlib\n"
+                    f"    for name in {preload!r}:\n"
+                    "        try:\n"
+                    "            importlib.import_module(name)\n"
+                    "        except Exception:\n"
+                    "            pass\n"
+                    "_ketamine_course_preload()\n"
+                    "del _ketamine_course_preload\n"
+                )
+                await client.execute(code, silent=True, store_history=False, reply=True, timeout=300)
+        finally:
+            client.stop_channels()
+
+    def ipc_config(self, trace: Path):
+        """Kernels talk to this process over Unix sockets in the build's temporary folder, not TCP on
+        the loopback (no open ports, no "running over TCP without encryption" warning); one folder
+        per kernel, so that two kernels never pick the same socket names."""
         from traitlets.config import Config
 
+        folder = trace.with_suffix(".kernel")
+        folder.mkdir(exist_ok=True)
+        return Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "ipc")}})
+
+    async def _claim(self, job: Job) -> WarmKernel | None:
+        for warm in self.pool:
+            if not warm.claimed and warm.name == job.kernel_name and warm.cwd == job.cwd:
+                warm.claimed = True
+                try:
+                    await warm.task
+                except Exception:
+                    await self._shutdown(warm)
+                    return None
+                return warm
+        return None
+
+    async def _shutdown(self, warm: WarmKernel) -> None:
+        if warm.km is not None:
+            try:
+                await warm.km.shutdown_kernel(now=True)
+            except Exception:
+                pass
+
+    # -- the execution thread
+
+    def start(self) -> None:
+        """Start the execution thread: ``workers`` queues take the chapters in turn, each on a kernel
+        booted ahead when one fits (same kernel and folder), otherwise on a new one."""
+        if self.thread is not None:
+            return
         workers = self.workers()
-        LOGGER.info(f"[ketamine_course] executing notebooks on up to {workers} kernels at a time")
         ready = threading.Event()
-        # Kernels talk to this process over Unix sockets in the build's temporary folder, not over
-        # TCP on the loopback (no open ports, and no "running over TCP without encryption" warning).
-        def kernel_config(job: Job) -> Config:
-            folder = Path(job.trace).with_suffix(".kernel")  # one folder per kernel: no shared names
-            folder.mkdir()
-            return Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "ipc")}})
 
         async def run(job: Job) -> None:
             from nbclient import NotebookClient
 
-            client = NotebookClient(
-                job.notebook,
-                timeout=job.timeout,
-                allow_errors=job.allow_errors,
-                record_timing=False,
-                resources={"metadata": {"path": job.cwd}},
-                config=kernel_config(job),
-            )
+            warm = await self._claim(job)
+            if warm is not None:
+                job.trace = warm.trace
+                client = NotebookClient(job.notebook, km=warm.km, timeout=job.timeout, allow_errors=job.allow_errors,
+                                        record_timing=False, resources={"metadata": {"path": job.cwd}})
+            else:
+                client = NotebookClient(job.notebook, timeout=job.timeout, allow_errors=job.allow_errors,
+                                        record_timing=False, resources={"metadata": {"path": job.cwd}},
+                                        config=self.ipc_config(Path(job.trace)))
             began = time.perf_counter()
             try:
-                await client.async_execute(env={**os.environ, **self.kernel_variables(job)})
+                await client.async_execute(env={**os.environ, **self.kernel_variables(job.trace)})
             except Exception:  # a failing cell, a timeout, a dead kernel: myst-nb re-runs and reports it
                 job.error = traceback.format_exc()
+            finally:
+                if warm is not None:
+                    if client.kc is not None:
+                        client.kc.stop_channels()
+                    await self._shutdown(warm)
             job.seconds = time.perf_counter() - began
             job.done.set()
 
@@ -385,6 +542,14 @@ class Executions:
             self.queue = asyncio.Queue()
             ready.set()
             await asyncio.gather(*(worker(self.queue) for _ in range(workers)))
+            for warm in self.pool:  # booted for a chapter that did not need to run
+                if not warm.claimed:
+                    warm.claimed = True
+                    try:
+                        await warm.task
+                    except Exception:
+                        pass
+                    await self._shutdown(warm)
 
         def thread_main() -> None:
             try:
@@ -400,6 +565,7 @@ class Executions:
         self.thread = threading.Thread(target=thread_main, name="ketamine-course-execution", daemon=True)
         self.thread.start()
         ready.wait()
+        LOGGER.info(f"[ketamine_course] executing notebooks on up to {workers} kernels at a time")
 
     def submit(self, job: Job) -> None:
         if self.thread is None:
@@ -408,8 +574,9 @@ class Executions:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, job)
 
     def close(self) -> None:
-        """No more chapters: let the kernels' workers finish."""
-        if self.thread is not None:
+        """No more chapters: let the kernels' workers finish (idempotent)."""
+        if self.thread is not None and not self.closed:
+            self.closed = True
             for _ in range(self.workers_count):
                 self.loop.call_soon_threadsafe(self.queue.put_nowait, None)
 
@@ -444,6 +611,7 @@ class Executions:
         inputs = self.inputs_of(job)
         self.manifest[job.docname] = {
             "source": self.key(job.path),
+            "code_digest": code_digest(job.path.read_text(encoding="utf-8")),
             "nb_hash": job.nb_hash,
             "environment": self.fingerprint,
             "seconds": round(job.seconds, 3),
@@ -455,6 +623,7 @@ class Executions:
         return True
 
     def finish(self, exception) -> None:
+        self.close()
         if self.thread is not None:
             self.thread.join()
         for job in self.jobs.values():  # chapters Sphinx never reached (a failed build) still count
@@ -483,6 +652,10 @@ def state(app) -> Executions:
     if getattr(app, "_ketamine_executions", None) is None:
         app._ketamine_executions = Executions(app)
     return app._ketamine_executions
+
+
+def on_config_inited(app, config):
+    state(app).prewarm()
 
 
 def on_env_get_outdated(app, env, added, changed, removed):
@@ -521,7 +694,7 @@ def on_source_read(app, docname, source):
         return
     if not run.collect(job):
         # myst-nb executes this one itself: its kernel gets the same variables (and records its inputs).
-        variables = run.kernel_variables(job)
+        variables = run.kernel_variables(job.trace)
         run.fallback = (job, {name: os.environ.get(name) for name in variables})
         os.environ.update(variables)
 
@@ -543,6 +716,7 @@ def on_doctree_read(app, doctree):
         if result.get("succeeded"):
             run.manifest[docname] = {
                 "source": run.key(job.path),
+                "code_digest": code_digest(job.path.read_text(encoding="utf-8")),
                 "nb_hash": job.nb_hash,
                 "environment": run.fingerprint,
                 "seconds": round(result.get("runtime") or 0.0, 3),
@@ -584,6 +758,9 @@ def setup(app):
     register_pybtex_plaintext_backend()
     app.setup_extension("myst_nb")
     app.add_config_value("ketamine_execution_workers", 0, "", [int])
+    app.add_config_value("ketamine_execution_prewarm", True, "", [bool])
+    app.add_config_value("ketamine_execution_preload", [], "", [list])
+    app.connect("config-inited", on_config_inited)
     app.connect("env-get-outdated", on_env_get_outdated)
     app.connect("env-before-read-docs", on_env_before_read_docs)
     app.connect("source-read", on_source_read, priority=900)
