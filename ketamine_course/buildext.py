@@ -30,6 +30,12 @@ How
    that fails here is left uncached: myst-nb then executes it itself and reports the error as usual
    (``raise_on_error`` fails the build, naming the cell and the error).
 
+5. **Start kernels early.**  At ``config-inited``, before Sphinx loads its environment, a cheap
+   guess (chapters in ``_toc.yml`` never run, or whose code cells as text, recorded inputs or
+   packages changed) boots one kernel per chapter that will probably run (at most one per core).
+   ``ketamine_execution_prewarm: false`` turns this off; ``ketamine_execution_preload`` (default: none)
+   lists libraries such kernels import ahead, binding no name in the chapter's namespace.
+
 It also registers pybtex's plain-text backend once (:func:`register_pybtex_plaintext_backend`),
 which makes resolving each citation much cheaper.
 
@@ -40,7 +46,6 @@ cache, and the recorded inputs of each.
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import json
 import os
@@ -146,6 +151,7 @@ class WarmKernel:
     km: object = None
     task: object = None  # the asyncio task that boots it
     claimed: bool = False
+    boot_seconds: float = 0.0  # counted in its chapter's run time
 
 
 CODE_CELL = re.compile(r"^```\{code-cell\}.*?^```\s*$", re.S | re.M)
@@ -446,6 +452,7 @@ class Executions:
     async def _boot_kernel(self, warm: WarmKernel, preload: list[str]) -> None:
         from jupyter_client.manager import AsyncKernelManager
 
+        began = time.perf_counter()
         km = AsyncKernelManager(kernel_name=warm.name, config=self.ipc_config(Path(warm.trace)))
         await km.start_kernel(cwd=warm.cwd, env={**os.environ, **self.kernel_variables(warm.trace)})
         warm.km = km
@@ -468,6 +475,7 @@ class Executions:
                 await client.execute(code, silent=True, store_history=False, reply=True, timeout=300)
         finally:
             client.stop_channels()
+            warm.boot_seconds = time.perf_counter() - began
 
     def ipc_config(self, trace: Path):
         """Kernels talk to this process over Unix sockets in the build's temporary folder, not TCP on
@@ -530,7 +538,7 @@ class Executions:
                     if client.kc is not None:
                         client.kc.stop_channels()
                     await self._shutdown(warm)
-            job.seconds = time.perf_counter() - began
+            job.seconds = time.perf_counter() - began + (warm.boot_seconds if warm is not None else 0.0)
             job.done.set()
 
         async def worker(queue: asyncio.Queue) -> None:
@@ -629,7 +637,8 @@ class Executions:
         for job in self.jobs.values():  # chapters Sphinx never reached (a failed build) still count
             if not job.collected and job.error is None:
                 self.collect(job)
-        gone = [doc for doc in self.manifest if doc not in self.app.env.found_docs]
+        found = getattr(getattr(self.app, "env", None), "found_docs", None) or set(self.manifest)
+        gone = [doc for doc in self.manifest if doc not in found]
         for doc in gone:  # pages no longer in the book
             del self.manifest[doc]
         if gone:
