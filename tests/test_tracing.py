@@ -86,3 +86,37 @@ def test_environment_fingerprint_counts_only_the_pinned_packages(tmp_path):
     other.write_text("numpy==1.0\npytest==1.0\n", encoding="utf-8")
     assert buildext.environment_fingerprint(pinned) == buildext.environment_fingerprint(pinned)
     assert buildext.environment_fingerprint(pinned) != buildext.environment_fingerprint(other)  # pytest is installed here
+
+
+def test_remembered_bibliography_formatting_is_identical_to_pybtex_and_follows_every_field(tmp_path, root):
+    from pybtex.backends.plaintext import Backend
+    from pybtex.database import parse_file
+    from pybtex.plugin import find_plugin
+    from pybtex.style.formatting import BaseStyle
+
+    entries = list(parse_file(str(root / "references.bib")).entries.values())
+    style = find_plugin("pybtex.style.formatting", "plain")()
+    original = getattr(BaseStyle.format_entry, "__wrapped__", BaseStyle.format_entry)
+    expected = [original(style, str(n), e).text.render(Backend()) for n, e in enumerate(entries)]
+
+    memo = buildext.BibliographyFormatMemo()
+    memo.load(str(tmp_path))
+    saved = BaseStyle.format_entry
+    try:
+        memo.install()
+        first = [style.format_entry(str(n), e).text.render(Backend()) for n, e in enumerate(entries)]
+        memo.save()
+        again = buildext.BibliographyFormatMemo()  # the next build, from the file
+        again.load(str(tmp_path))
+        again.install()
+        assert len(again.known) == len(entries)
+        second = [style.format_entry(str(n), e).text.render(Backend()) for n, e in enumerate(entries)]
+        assert first == second == expected
+        assert not again.added  # every entry came from the file
+        entry = entries[0]
+        entry.fields["title"] = entry.fields.get("title", "") + " (edited)"
+        assert "(edited)" in style.format_entry("0", entry).text.render(Backend())
+        entry.fields["crossref"] = "somewhere"
+        assert again.key(style, "0", entry) is None
+    finally:
+        BaseStyle.format_entry = saved
