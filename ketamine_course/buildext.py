@@ -749,8 +749,16 @@ def on_build_finished(app, exception):
         run.finish(exception)
 
 
-PYBTEX_STYLE_GROUPS = ("pybtex.backends", "pybtex.style.formatting", "pybtex.style.labels", "pybtex.style.names",
-                       "pybtex.style.sorting")
+# The pybtex plugins the book's bibliographies look up again and again (sphinxcontrib-bibtex with
+# bibtex_default_style plain), as pybtex's own entry points name them.
+PYBTEX_PLUGINS = (
+    ("pybtex.backends", "plaintext", "pybtex.backends.plaintext", "Backend"),
+    ("pybtex.style.formatting", "plain", "pybtex.style.formatting.plain", "Style"),
+    ("pybtex.style.names", "plain", "pybtex.style.names.plain", "NameStyle"),
+    ("pybtex.style.labels", "number", "pybtex.style.labels.number", "LabelStyle"),
+    ("pybtex.style.sorting", "none", "pybtex.style.sorting.none", "SortingStyle"),
+    ("pybtex.style.sorting", "author_year_title", "pybtex.style.sorting.author_year_title", "SortingStyle"),
+)
 
 
 def register_pybtex_plugins() -> None:
@@ -760,22 +768,19 @@ def register_pybtex_plugins() -> None:
     citation on every page, and each bibliography looks up its formatting, name, label and sorting
     styles; each lookup reads the entry points of every installed distribution (about 5 ms): 138
     citations cost about 0.8 s of a 3.5 s write phase. pybtex looks in its registry of runtime
-    plugins first, so the plugins of these groups are found in one scan here and registered as the
-    very classes their entry points name.
+    plugins first, so these are registered once as the very classes their entry points name.
+    (Registering costs one scan each, so only the plugins looked up repeatedly are registered.)
     """
-    from importlib.metadata import entry_points
+    from importlib import import_module
 
     import pybtex.plugin
 
-    found = entry_points()
-    for group in PYBTEX_STYLE_GROUPS:
-        for suffix in ("", ".aliases"):
-            for entry_point in found.select(group=group + suffix):
-                try:
-                    plugin = entry_point.load()
-                except Exception:  # a broken third-party plugin: leave it to pybtex
-                    continue
-                pybtex.plugin.register_plugin(group + suffix, entry_point.name, plugin, force=True)
+    for group, name, module, attribute in PYBTEX_PLUGINS:
+        try:
+            plugin = getattr(import_module(module), attribute)
+        except (ImportError, AttributeError):  # another pybtex: leave the lookups to it
+            continue
+        pybtex.plugin.register_plugin(group, name, plugin, force=True)
 
 
 class BibliographyFormatMemo:
