@@ -216,13 +216,16 @@ def cold_kernel_run(repo: Path, page: str) -> dict:
     notebook = jupytext.read(path, fmt="md:myst")
     client = NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(path.parent)}})
     env = build_env(repo)
+    cpu = cpu_of_children()
     began = time.perf_counter()
     with client.setup_kernel(env=env):
         started = time.perf_counter()
         for index, cell in enumerate(notebook.cells):
             client.execute_cell(cell, index)
         finished = time.perf_counter()
-    return {"total_s": finished - began, "kernel_start_s": started - began, "cells_s": finished - started}
+    # The kernel is this process's child, shut down and reaped when the block ends.
+    return {"total_s": finished - began, "kernel_start_s": started - began, "cells_s": finished - started,
+            "cpu_s": cpu_of_children() - cpu}
 
 
 # ---- weights ------------------------------------------------------------------------------------
@@ -357,7 +360,7 @@ def measure(source: Path, repeat: int, lighthouse: bool, log=print) -> dict:
 
         log("rebuild with no change ...")
         nochange = []
-        for _ in range(repeat):
+        for _ in range(max(repeat, 5)):  # cheap, and the most sensitive to other load
             seconds, build_log = timed_build(repo, "no_change_rebuild")
             nochange.append(seconds)
         results["no_change_rebuild_s"] = median(nochange)
@@ -542,7 +545,8 @@ def notes(results: dict) -> list[str]:
             f"One-CSV rebuild {c['rebuild_s']:.1f} s against {results['clean_build_s']:.1f} s clean: `{Path(c['table']).name}` is read by "
             f"{readers}, which is also what the clean build waits for longest (the other chapters run beside it there).")
     if not v["chapter_cold_kernel_s"]:
-        slow = [f"`{Path(p).name}` {t['total_s']:.1f} s" for p, t in cold.items() if t["total_s"] >= TARGETS["chapter_cold_kernel_s"]]
+        slow = [f"`{Path(p).name}` {t['total_s']:.1f} s ({t.get('cpu_s', 0):.1f} s of kernel CPU)" for p, t in cold.items()
+                if t["total_s"] >= TARGETS["chapter_cold_kernel_s"]]
         out.append("Chapters over 10 s from a cold kernel: " + ", ".join(slow) + ".")
     if not v["page_own_weight_mb"]:
         heavy = [f"`{Path(p).name}` {w['own_weight_mb']:.2f} MB" for p, w in results["pages"].items()
