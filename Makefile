@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: book test clean student benchmark
+.PHONY: book test clean student notebooks benchmark
 
 book: $(VENV)/.runtime
 	$(BUILD)
@@ -21,6 +21,11 @@ clean:
 # the README's table. See README, "Speed: make benchmark".
 benchmark: $(VENV)/.runtime
 	$(BIN)/python scripts/benchmark.py --readme
+
+# Reader notebooks for a local JupyterLab, as Binder's postBuild makes them: notebooks/*.ipynb
+# (and notebooks/student/) with numbers, citations and labels resolved. Then: .venv/bin/jupyter lab notebooks/
+notebooks: $(VENV)/.runtime
+	$(BIN)/python -m ketamine_course.reader --out notebooks
 
 # Student edition (solutions removed) for coursework: _build/student-source/_build/html
 student: $(VENV)/.runtime
