@@ -539,8 +539,78 @@ def build_finished(app, exception) -> None:
             (static / "scripts" / leftover).unlink(missing_ok=True)
 
 
+# --- The PDF edition's structure -------------------------------------------------------------
+
+PDF_FRONT_TITLE = "Welcome"
+
+
+def _raw_latex(text: str):
+    from docutils import nodes
+
+    return nodes.raw("", text, format="latex")
+
+
+def latex_book_structure(app, doctree, docname: str) -> None:
+    """Give the PDF the book's structure (Sphinx's own LaTeX writer, without sphinx-jupyterbook-latex).
+
+    Sphinx writes the root page's title as the book's title and each of its sections as a
+    chapter, so the welcome page's seven sections would become chapters 1 to 7 and the book's
+    chapters would start at 8. Here the root page's own content becomes one unnumbered chapter
+    (``Welcome``, with its sections as sections; its label, which Sphinx drops with the title, is
+    kept so that links to it resolve), each table-of-contents caption of ``_toc.yml`` becomes a
+    ``\\part``, and chapters are numbered only in numbered parts, from 1, as on the web site.
+    Code that the web page folds away (cells tagged ``hide-input`` or ``hide-cell``: imports and
+    plotting) is left out of the PDF, which keeps the prose, the figures and the analysis code.
+    """
+    from docutils import nodes
+    from sphinx import addnodes
+
+    if app.builder.name != "latex" or docname != app.config.root_doc:
+        return
+    for cell in list(doctree.findall(nodes.container)):
+        if "cell" in cell["classes"] and {"tag_hide-input", "tag_hide-cell"} & set(cell["classes"]):
+            for part in [child for child in cell.children if "cell_input" in child.get("classes", [])]:
+                cell.remove(part)
+    root = doctree.next_node(nodes.section)
+    if root is None:
+        return
+    toctrees = list(app.env.get_doctree(app.config.root_doc).findall(addnodes.toctree))
+    wrappers = [child for child in root.children if isinstance(child, nodes.compound) and "toctree-wrapper" in child["classes"]]
+    if not wrappers:
+        return
+    title = root.next_node(nodes.title)
+    first = root.index(wrappers[0])
+    own = [child for child in root.children[:first] if child is not title]
+
+    welcome = nodes.section(ids=[], names=[])
+    welcome += nodes.title(PDF_FRONT_TITLE, PDF_FRONT_TITLE)
+    welcome += _raw_latex("".join(rf"\phantomsection\label{{\detokenize{{{docname}:{i}}}}}" for i in root["ids"]))
+    for child in own:
+        root.remove(child)
+        welcome += child
+    root.insert(root.index(wrappers[0]), _raw_latex(r"\setcounter{secnumdepth}{-1}"))
+    root.insert(root.index(wrappers[0]), welcome)
+
+    numbered_before = False
+    for wrapper, toctree in zip(wrappers, toctrees):
+        caption = toctree.get("caption")
+        numbered = bool(toctree.get("numbered"))
+        commands = []
+        if caption:
+            commands.append(rf"\part{{{caption}}}")
+        if numbered:
+            if not numbered_before:
+                commands.append(r"\setcounter{chapter}{0}")
+            commands.append(r"\setcounter{secnumdepth}{2}")
+            numbered_before = True
+        else:
+            commands.append(r"\setcounter{secnumdepth}{-1}")
+        wrapper.insert(0, _raw_latex("\n".join(commands) + "\n"))
+
+
 def setup(app):
     app.connect("config-inited", config_inited)
+    app.connect("doctree-resolved", latex_book_structure)
     app.connect("builder-inited", builder_inited)
     app.connect("html-page-context", page_context, priority=900)
     # Last: the theme rewrites pygments.css, myst-nb and sphinx-exercise write their CSS, in build-finished.

@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: Chromium for the browser tests (never a browser
-# download from a test tool). Installs only what is missing; needs root or sudo.
+# Debian packages the tests need: Chromium for the browser tests (never a browser download from
+# a test tool). With --tex, also the TeX Live that `make pdf` needs (pdflatex, latexmk and the
+# LaTeX packages and fonts Sphinx's LaTeX writer uses; about 1 minute and 400 MB on a fresh
+# machine). Installs only what is missing; needs root or sudo.
 set -euo pipefail
 needed=()
 command -v chromium >/dev/null 2>&1 || needed+=(chromium)
 fc-list 2>/dev/null | grep -qi "dejavu" || needed+=(fonts-dejavu-core)
+if [ "${1:-}" = "--tex" ]; then
+  # Sphinx's pdflatex preamble: fncychap, titlesec, tabulary, framed, wrapfig, capt-of, needspace,
+  # upquote (latex-extra); tgtermes/tgheros (tex-gyre); txtt (fonts-recommended); latexmk runs it.
+  command -v pdflatex >/dev/null 2>&1 || needed+=(texlive-latex-recommended texlive-fonts-recommended)
+  kpsewhich fncychap.sty >/dev/null 2>&1 || needed+=(texlive-latex-extra)
+  kpsewhich tgtermes.sty >/dev/null 2>&1 || needed+=(tex-gyre)
+  command -v latexmk >/dev/null 2>&1 || needed+=(latexmk)
+fi
 if [ ${#needed[@]} -eq 0 ]; then
   exit 0
 fi
