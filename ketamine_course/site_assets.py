@@ -314,26 +314,12 @@ def _write_subset(source: Path, target: Path, codepoints: list[int]) -> None:
     font.save(target)
 
 
-def bundle_stylesheets(page: str, page_file: Path, static: Path, cache: dict) -> str:
-    """Replace the page's local stylesheets with one bundle in ``static`` (same order, same rules)."""
-    head_end = page.find("</head>")
-    links = [m for m in STYLESHEET.finditer(page, 0, head_end if head_end > 0 else len(page))]
-    sheets = []
-    for link in links:
-        tag = link.group(0)
-        href = re.search(r'\bhref="([^"]+)"', tag)
-        if not href or re.search(r'\bmedia="(?!all")', tag) or href.group(1).startswith(("http:", "https:", "//")):
-            continue
-        path = (page_file.parent / html.unescape(href.group(1)).split("?")[0]).resolve()
-        if not path.is_file():
-            continue
-        sheets.append((link, path))
-    if len(sheets) < 2:
-        return page
-    key = tuple((str(path), path.stat().st_mtime_ns) for _, path in sheets)
+def _bundle(paths: list[Path], static: Path, cache: dict) -> str:
+    """The bundle of these stylesheets (in order) in ``static``; returns its file name."""
+    key = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in paths)
     if key not in cache:
-        css = "\n".join(f"/* {path.relative_to(static.parent.resolve()).as_posix()} */\n{_read_css(path, static.resolve())}"
-                        for _, path in sheets)
+        root = static.parent.resolve()
+        css = "\n".join(f"/* {path.relative_to(root).as_posix()} */\n{_read_css(path, static.resolve())}" for path in paths)
         css = FA_ICON_RULE.sub(lambda m: m.group(0) if m.group(0)[4:m.group(0).index(":")] in FA_KEEP else "", css)
         css = subset_fontawesome(css, static)
         name = f"bundle.{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
@@ -341,18 +327,65 @@ def bundle_stylesheets(page: str, page_file: Path, static: Path, cache: dict) ->
         if not target.is_file():
             target.write_text(css, encoding="utf-8")
         cache[key] = name
-    href = posixpath.relpath((static / cache[key]).resolve().as_posix(), page_file.parent.resolve().as_posix())
-    first, *rest = (link for link, _ in sheets)
+    return cache[key]
+
+
+def bundle_stylesheets(page: str, page_file: Path, static: Path, cache: dict) -> str:
+    """Replace the page's local stylesheets with one bundle in ``static`` (same order, same rules).
+
+    The bundle's ``<link>`` names its sources (``data-sources``, paths from the site's root), so
+    a later build that leaves the page as it was still brings its bundle up to date when one of
+    those stylesheets changed (Sphinx rewrites no page for an edited custom.css).
+    """
+    head_end = page.find("</head>")
+    root = static.parent.resolve()
+    sheets: list[tuple[re.Match, list[Path]]] = []
+    for link in STYLESHEET.finditer(page, 0, head_end if head_end > 0 else len(page)):
+        tag = link.group(0)
+        sources = re.search(r'\bdata-sources="([^"]+)"', tag)
+        if sources:  # a bundle written by an earlier build
+            paths = [root / source for source in html.unescape(sources.group(1)).split()]
+            if all(path.is_file() for path in paths):
+                sheets.append((link, paths))
+            continue
+        href = re.search(r'\bhref="([^"]+)"', tag)
+        if not href or re.search(r'\bmedia="(?!all")', tag) or href.group(1).startswith(("http:", "https:", "//")):
+            continue
+        path = (page_file.parent / html.unescape(href.group(1)).split("?")[0]).resolve()
+        if path.is_file() and path.is_relative_to(root):
+            sheets.append((link, [path]))
+    paths = [path for _, group in sheets for path in group]
+    if len(paths) < 2:
+        return page
+    name = _bundle(paths, static, cache)
+    href = posixpath.relpath((static / name).resolve().as_posix(), page_file.parent.resolve().as_posix())
+    sources = " ".join(path.relative_to(root).as_posix() for path in paths)
     out, last = [], 0
-    for link in sheets:
-        match = link[0]
+    for index, (match, _) in enumerate(sheets):
         out.append(page[last:match.start()])
-        if match is first:
+        if index == 0:
             indent = re.match(r"[ \t]*", match.group(0)).group(0)
-            out.append(f'{indent}<link rel="stylesheet" href="{href}" />\n')
+            out.append(f'{indent}<link rel="stylesheet" href="{href}" data-sources="{html.escape(sources)}" />\n')
         last = match.end()
     out.append(page[last:])
     return "".join(out)
+
+
+def remove_unused_bundles(outdir: Path) -> None:
+    """Delete bundles (and cut fonts) that no page of the site uses any more, left by earlier builds."""
+    static = outdir / "_static"
+    used = set()
+    for path in outdir.rglob("*.html"):
+        used.update(re.findall(r"bundle\.[0-9a-f]{12}\.css", path.read_text(encoding="utf-8")))
+    fonts = set()
+    for bundle in static.glob("bundle.*.css"):
+        if bundle.name in used:
+            fonts.update(re.findall(r"fonts/([\w.-]+\.woff)", bundle.read_text(encoding="utf-8")))
+        else:
+            bundle.unlink()
+    for font in (static / "fonts").glob("*.woff"):
+        if font.name not in fonts:
+            font.unlink()
 
 
 # --- Scripts ---------------------------------------------------------------------------------
@@ -514,6 +547,12 @@ def build_finished(app, exception) -> None:
     static = outdir / "_static"
     if exception is None:
         copy_mathjax(static)
+        if not app._site_assets_written and (static / "documentation_options.js").is_file():
+            # Sphinx found no page out of date, so it copied no static file either: an edited
+            # book/_static/custom.css would not reach the site. Copy the project's own static
+            # files (Sphinx skips those that are unchanged); the bundles below then follow them.
+            # (book/_static holds no templates, which would need the page context Sphinx skipped.)
+            app.builder.copy_html_static_files(getattr(app.builder, "globalcontext", {}).copy())
     icons = fontawesome_icons()
     keeps_script = False
     cache: dict = {}
@@ -531,7 +570,18 @@ def build_finished(app, exception) -> None:
                 "site_assets: no Font Awesome icon for %s in %s; the page keeps Font Awesome's script", sorted(set(missing)), path.name)
         if new != page:
             path.write_text(new, encoding="utf-8")
+    # Pages this build left as they were: their bundle follows any stylesheet that changed.
+    written = {str(Path(name)) for name in app._site_assets_written}
+    for path in sorted(outdir.rglob("*.html")):
+        if str(path) in written or "_static" in path.relative_to(outdir).parts:
+            continue
+        page = path.read_text(encoding="utf-8")
+        if "data-sources=" in page:
+            new = bundle_stylesheets(page, path, static, cache)
+            if new != page:
+                path.write_text(new, encoding="utf-8")
     app._site_assets_written.clear()
+    remove_unused_bundles(outdir)
     # The theme copies Font Awesome's script (3 MB with its source map) on every build; no page
     # loads it now, unless one had an icon this extension could not draw (warned above).
     if not keeps_script:

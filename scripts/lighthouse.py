@@ -41,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "cli" / "index.js"
+PREFIX: list[str] = []  # e.g. ["nice", "-n", "-10"]
 TARGETS = {"performance": 90, "lcp_ms": 2500, "accessibility": 100}
 COMPRESSED = {"text/html", "text/css", "text/javascript", "application/javascript", "application/json",
               "image/svg+xml", "text/xml", "application/xml", "text/plain"}
@@ -177,7 +178,7 @@ def run_once(url: str, timeout: int = 240) -> dict:
     with tempfile.TemporaryDirectory(prefix="lighthouse-") as tmp:
         out = Path(tmp) / "report.json"
         env = dict(os.environ, CHROME_PATH=chrome_path(), TMPDIR=tmp)
-        command = ["node", str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
+        command = [*PREFIX, "node", str(LIGHTHOUSE), url, "--quiet", "--output=json", f"--output-path={out}",
                    "--only-categories=performance,accessibility", f"--chrome-flags={' '.join(CHROME_FLAGS)}",
                    "--max-wait-for-load=60000"]
         process = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)

@@ -159,3 +159,58 @@ def test_font_awesome_fonts_are_cut_to_the_glyphs_the_css_draws(tmp_path):
     font = TTFont(tmp_path / url)
     assert set(font.getBestCmap()) == {0xF05A, 0xF0EB}
     assert (tmp_path / url).stat().st_size < 5000
+
+
+def test_a_page_left_as_it_was_follows_an_edited_stylesheet(tmp_path):
+    """Sphinx rewrites no page when only custom.css changed: the bundle must follow it anyway."""
+    static, page = make_site(tmp_path)
+    bundled = site_assets.bundle_stylesheets(page.read_text(), page, static, {})
+    (static / "custom.css").write_text(".b { color: green }\n")
+    again = site_assets.bundle_stylesheets(bundled, page, static, {})
+    href = re.search(r'href="(\.\./_static/bundle[^"]+)"', again).group(1)
+    assert href not in bundled and "color: green" in (page.parent / href).resolve().read_text()
+    assert again.count("<link") == bundled.count("<link")
+    page.write_text(again)
+    site_assets.remove_unused_bundles(tmp_path)
+    assert [p.name for p in static.glob("bundle.*.css")] == [href.rsplit("/", 1)[1]]  # the old one is gone
+
+
+# --- On the session's build ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def site_html(book_build):
+    if book_build.returncode != 0:
+        pytest.fail(f"the book did not build; see test_build.py:\n{book_build.log[-3000:]}")
+    return book_build.html
+
+
+def built_pages(html: Path) -> list[Path]:
+    return [path for path in sorted(html.rglob("*.html")) if "_static" not in path.relative_to(html).parts]
+
+
+@pytest.mark.build
+def test_no_page_loads_a_script_or_stylesheet_from_another_host(site_html):
+    for path in built_pages(site_html):
+        page = path.read_text(encoding="utf-8")
+        outside = re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="((?:https?:)?//[^"]+)"', page)
+        assert not outside, f"{path.relative_to(site_html)} loads {outside}"
+        assert "cdn.jsdelivr" not in page and "unpkg.com" not in page, path.name
+
+
+@pytest.mark.build
+def test_every_page_uses_one_current_bundle_and_no_font_awesome_script(site_html):
+    static = site_html / "_static"
+    assert not (static / "scripts" / "fontawesome.js").exists()
+    pages_with_bundle = 0
+    for path in built_pages(site_html):
+        page = path.read_text(encoding="utf-8")
+        if "<head>" not in page:
+            continue  # the root index.html is a redirect
+        stylesheets = re.findall(r'<link\b[^>]*rel="stylesheet"[^>]*>', page)
+        assert len(stylesheets) == 1, f"{path.name}: {stylesheets}"
+        assert "fontawesome.js" not in page and not re.search(r'<i class="[^"]*\bfa-', page), path.name
+        # The bundle on disk is the one its sources make now (no stale stylesheet).
+        assert site_assets.bundle_stylesheets(page, path, static, {}) == page, f"{path.name}: its bundle is out of date"
+        pages_with_bundle += 1
+    assert pages_with_bundle >= len(__import__("book_pages").pages())
+    assert (static / "mathjax" / site_assets.MATHJAX_COMPONENT).is_file()
