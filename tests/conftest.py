@@ -66,6 +66,10 @@ def book_build(tmp_path_factory) -> Build:
     artifacts = ROOT / "_build" / "test-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "build.log").write_text(build.log, encoding="utf-8")
+    # A notebook that failed leaves its traceback in reports/; CI uploads test-artifacts/.
+    reports = build.html / "reports"
+    if reports.is_dir():
+        shutil.copytree(reports, artifacts / "reports", dirs_exist_ok=True)
     return build
 
 
