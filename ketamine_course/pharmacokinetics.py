@@ -115,17 +115,34 @@ class Dose:
             raise ValueError(f"route {self.route!r} needs a positive absorption rate ka (1/min)")
 
 
+REFERENCE_MODEL = "simons2022_sketamine"
+"""The parameter set the book uses for intravenous ketamine (rows of ``ketamine_pk_parameters``)."""
+
+ALLOMETRIC_CLEARANCE_EXPONENT = 0.75
+ALLOMETRIC_VOLUME_EXPONENT = 1.0
+REFERENCE_WEIGHT_KG = 70.0
+
+
 def model_from_table(table: pd.DataFrame, model: str, weight_kg: float) -> CompartmentModel:
     """Build a model from rows of the ``ketamine_pk_parameters`` table.
 
-    Expects parameters ``V1`` (in ``L/kg``, scaled by ``weight_kg``, or ``L``) and
-    ``k10``, ``k12``, ``k21``, ``k13``, ``k31`` in ``1/min``.
+    Two parameterisations are understood:
+
+    * micro-constants: ``V1`` (``L/kg``, scaled by ``weight_kg``, or ``L``) and ``k10``,
+      ``k12``, ``k21``, ``k13``, ``k31`` in ``1/min``;
+    * clearances and volumes of a population model, given for a 70 kg adult:
+      ``V1``, ``V2``, ``V3`` in ``L`` and ``CL``, ``Q2``, ``Q3`` in ``L/min`` or ``L/h``.
+      They are scaled to ``weight_kg`` allometrically (volumes by (weight/70)^1,
+      clearances by (weight/70)^0.75), then converted to micro-constants.
     """
     if not weight_kg > 0:
         raise ValueError(f"weight must be positive, got {weight_kg} kg")
     rows = table[table["model"] == model]
     if rows.empty:
         raise KeyError(f"no parameters for model {model!r}; known: {sorted(table['model'].unique())}")
+    names = set(rows["parameter"])
+    if "CL" in names:
+        return _model_from_clearances(rows, model, weight_kg)
     values = {}
     for _, row in rows.iterrows():
         name, unit, value = row["parameter"], row["unit"], float(row["value"])
@@ -141,6 +158,51 @@ def model_from_table(table: pd.DataFrame, model: str, weight_kg: float) -> Compa
     if missing:
         raise KeyError(f"model {model!r} lacks {sorted(missing)}")
     return CompartmentModel(name=model, **values)
+
+
+def _model_from_clearances(rows: pd.DataFrame, model: str, weight_kg: float) -> CompartmentModel:
+    size = weight_kg / REFERENCE_WEIGHT_KG
+    values = {}
+    for _, row in rows.iterrows():
+        name, unit, value = row["parameter"], row["unit"], float(row["value"])
+        if name in ("V1", "V2", "V3"):
+            if unit != "L":
+                raise ValueError(f"{name} unit {unit!r} not understood (use L, for a 70 kg adult)")
+            values[name] = value * size**ALLOMETRIC_VOLUME_EXPONENT
+        elif name in ("CL", "Q2", "Q3"):
+            per_min = {"L/min": 1.0, "L/h": 1.0 / MINUTES_PER_HOUR}.get(unit)
+            if per_min is None:
+                raise ValueError(f"{name} unit {unit!r} not understood (use L/min or L/h)")
+            values[name] = value * per_min * size**ALLOMETRIC_CLEARANCE_EXPONENT
+        else:
+            raise ValueError(f"parameter {name!r} not understood in a clearance parameterisation")
+    missing = {"V1", "CL"} - set(values)
+    if missing:
+        raise KeyError(f"model {model!r} lacks {sorted(missing)}")
+    v1 = values["V1"]
+    micro = {"k10": values["CL"] / v1}
+    for q, v, into, back in (("Q2", "V2", "k12", "k21"), ("Q3", "V3", "k13", "k31")):
+        if q in values or v in values:
+            if not (q in values and v in values):
+                raise KeyError(f"model {model!r} needs both {q} and {v}")
+            micro[into] = values[q] / v1
+            micro[back] = values[q] / values[v]
+    return CompartmentModel(name=model, v1=v1, **micro)
+
+
+def reference_model(weight_kg: float = 70.0, table: pd.DataFrame | None = None) -> CompartmentModel:
+    """The model the book uses for intravenous ketamine, for an adult of ``weight_kg``.
+
+    Other chapters call this rather than naming a parameter set, so that a change of
+    reference model reaches every chapter. The set is ``REFERENCE_MODEL`` in
+    ``data/ketamine_pk_parameters.csv`` (a published population model; see that table's
+    ``source`` and ``locator`` columns).
+    """
+    if table is None:
+        from .data import load_table
+
+        table = load_table("ketamine_pk_parameters")
+    return model_from_table(table, REFERENCE_MODEL, weight_kg=weight_kg)
 
 
 def _input_rate(dose: Dose):

@@ -5,6 +5,9 @@
 * An opaque white figure and axes background, so figures stay readable when the
   reader switches the book to its dark theme.
 * Font sizes legible on a phone and in a projected lecture.
+* The figure check (:mod:`ketamine_course.figure_check`): once the style is applied, every figure
+  that is rendered is checked for legends over data, overlapping or cut-off text and text that is
+  too small, and a failing figure fails its cell (and so the strict book build).
 """
 
 from __future__ import annotations
@@ -58,9 +61,17 @@ RC_PARAMS = {
 }
 
 
-def apply_style() -> None:
-    """Apply the book's style to matplotlib (call once, in a chapter's imports cell)."""
+def apply_style(check_figures: bool = True) -> None:
+    """Apply the book's style to matplotlib (call once, in a chapter's imports cell).
+
+    With ``check_figures`` (the default) every figure rendered afterwards passes the figure check
+    (:func:`ketamine_course.figure_check.install`).
+    """
     mpl.rcParams.update(RC_PARAMS)
+    if check_figures:
+        from . import figure_check
+
+        figure_check.install()
 
 
 def colour(name: str) -> str:

@@ -63,12 +63,13 @@ def test_articles_name_authors_and_journal(root):
 
 
 def test_years_are_plausible(root):
-    """A four-digit year; 'n.d.' (no date) only for undated web pages and software (@misc)."""
+    """A four-digit year, with a letter (2013a, 2013b) only to tell apart two sources by the same
+    authors in one year; 'n.d.' (no date) only for undated web pages and software (@misc)."""
     for key, entry in bib_entries(root).items():
         year = entry.fields["year"]
         if entry.type == "misc" and year == "n.d.":
             continue
-        assert re.fullmatch(r"(19[5-9]\d|20[0-2]\d)", year), f"{key}: year {year}"
+        assert re.fullmatch(r"(19[5-9]\d|20[0-2]\d)[a-z]?", year), f"{key}: year {year}"
 
 
 def test_keys_follow_the_house_convention(root):

@@ -154,3 +154,19 @@ def test_bad_data_fails_the_build_and_names_file_row_and_column(repo_copy):
     result = run_build(repo_copy)
     assert result.returncode != 0
     assert "data/ketamine_milestones.csv, row 1 (line 2), column 'year'" in result.stdout
+
+
+def test_a_figure_with_its_legend_over_the_data_fails_the_build(repo_copy):
+    """The figure check runs by itself once a chapter applies the book's style (no call by the author)."""
+    minimal_book(
+        repo_copy,
+        NOTEBOOK_HEADER
+        + "\n```{code-cell} ipython3\nimport matplotlib.pyplot as plt\nfrom ketamine_course import apply_style\napply_style()\n```\n"
+        + "\n```{code-cell} ipython3\nfig, ax = plt.subplots()\nax.plot([0, 10], [0, 10], 'o-', label='probe series')\n"
+        + "ax.set_ylabel('Probe axis')\nax.legend(loc='center')\nplt.show()\n```\n",
+    )
+    result = run_build(repo_copy)
+    assert result.returncode != 0
+    assert "book/probe" in result.stdout, "the failure does not name the chapter"
+    assert "FigureCheckError" in result.stdout and "'Probe axis'" in result.stdout, "the failure does not name the figure"
+    assert "covers" in result.stdout and "'probe series'" in result.stdout, "the failure does not say what overlaps"

@@ -1,7 +1,10 @@
-"""Chapter 2 (rapid onset): the model against published values, and the page against the data."""
+"""Chapter 2 (rapid onset): the model against published values, the page against the data,
+and the chapter shape a reader relies on (figures referenced, exercises solved, no visible
+build checks, quiz and self-checks consistent)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -9,61 +12,42 @@ from bs4 import BeautifulSoup
 
 from ketamine_course import load_table
 from ketamine_course.data import value_of
-from ketamine_course.pharmacokinetics import Dose, exposure, model_from_table, simulate
+from ketamine_course.pharmacokinetics import Dose, exposure, reference_model, simulate
 
 CHAPTER = "book/02_rapid_onset"
-PEAK_TOLERANCE = 1.5  # stated in the chapter: agreement within a factor of 1.5
 
 
 @pytest.fixture(scope="module")
 def standard_infusion(root):
-    model = model_from_table(load_table("ketamine_pk_parameters", root=root), "domino_stanpump", weight_kg=70)
+    model = reference_model(70, table=load_table("ketamine_pk_parameters", root=root))
     return model, simulate(model, Dose(0.5 * 70, duration_min=40), hours=48, step_min=0.5)
 
 
-def test_modelled_peak_matches_the_reported_peak_within_the_stated_tolerance(root, standard_infusion):
-    """Published: a typical peak of 185 ng/mL after 0.5 mg/kg over 40 min (Zanos et al. 2018, Table 1)."""
+def test_arterial_model_peak_is_above_the_typical_venous_peak_but_within_a_factor_of_two(root, standard_infusion):
+    """The chapter says the arterial model's peak exceeds the review's typical (venous) 185 ng/mL."""
     _, profile = standard_infusion
     reported = value_of(load_table("ketamine_pk_observations", root=root), "value",
                         quantity="peak plasma concentration after 0.5 mg/kg IV over 40 min")
     ratio = exposure(profile).cmax_ng_ml / reported
-    assert 1 / PEAK_TOLERANCE <= ratio <= PEAK_TOLERANCE, ratio
-
-
-def test_modelled_peak_lies_in_the_range_associated_with_dissociation(root, standard_infusion):
-    _, profile = standard_infusion
-    obs = load_table("ketamine_pk_observations", root=root)
-    q = "plasma concentration range associated with dissociation"
-    assert value_of(obs, "low", quantity=q) <= exposure(profile).cmax_ng_ml <= value_of(obs, "high", quantity=q)
-
-
-def test_model_clearance_is_within_a_factor_of_two_of_the_meta_analysis(root, standard_infusion):
-    """Kamp et al. 2020: 79 L/h for 70 kg. The chapter says the model clears faster; keep that true."""
-    model, _ = standard_infusion
-    kamp = value_of(load_table("ketamine_pk_parameters", root=root), "value", model="kamp2020_pooled", parameter="CL")
-    ratio = model.clearance * 60 / kamp
     assert 1.0 < ratio < 2.0, ratio
 
 
-def test_model_terminal_half_life_is_within_published_terminal_half_lives(root, standard_infusion):
-    """Between the ~2 h seen with short sampling (Yanagihara 2003) and the 5-6 h with long sampling (Hasan 2021)."""
+def test_model_terminal_half_life_lies_between_published_terminal_half_lives(root, standard_infusion):
     model, _ = standard_infusion
     obs = load_table("ketamine_pk_observations", root=root)
     shortest_h = value_of(obs, "value", quantity="terminal half-life after injection") / 60
     longest_h = value_of(obs, "value", quantity="terminal half-life of R-ketamine after IV racemate")
-    terminal_h = model.half_lives_minutes()[-1] / 60
-    assert 0.75 * shortest_h <= terminal_h <= longest_h
+    assert shortest_h <= model.half_lives_minutes()[-1] / 60 <= longest_h
 
 
-def test_distribution_fit_is_close_to_the_labelled_alpha_half_life(root, standard_infusion):
-    """Exercise 2's premise: right after the infusion the apparent half-life is of the order of the label's 10-15 min."""
-    from ketamine_course.pharmacokinetics import terminal_half_life
-
-    _, profile = standard_infusion
-    window = profile[(profile["time_h"] >= 41 / 60) & (profile["time_h"] <= 50 / 60)]
-    obs = load_table("ketamine_pk_observations", root=root)
-    high = value_of(obs, "high", quantity="distribution (alpha) half-life after IV injection")
-    assert terminal_half_life(window, from_hour=41 / 60) * 60 < 2 * high
+def test_the_fastest_phase_is_no_longer_implausibly_fast(root, standard_infusion):
+    """Issue 7: the old set's 0.4-minute phase made plasma fall ~40% in a minute. The reference
+    model (arterial) keeps its fastest phase above a minute and loses less than a quarter in the
+    first minute after the pump stops."""
+    model, profile = standard_infusion
+    at = profile.set_index("time_min")["conc_ng_ml"]
+    assert model.half_lives_minutes()[0] > 1.0
+    assert at.loc[41.0] / at.loc[40.0] > 0.75
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +58,12 @@ def page(book_build):
 
 @pytest.fixture(scope="module")
 def text(page):
-    return " ".join(page.get_text(" ").split())
+    joined = " ".join(page.get_text(" ").split())
+    return re.sub(r"\(\s+", "(", re.sub(r"\s+([),.;])", r"\1", joined))
 
 
+def _has(text, phrase):
+    return phrase in text or phrase.replace("%", " %") in text
 
 
 @pytest.mark.build
@@ -85,40 +72,102 @@ def test_quoted_trial_and_meta_analysis_numbers_come_from_the_data(root, text):
     han = course[course["study"] == "Han 2016"]
     for hours in (24, 72, 168):
         value = value_of(han, "value_pct", outcome="response", hours_after_dose=hours)
-        assert f"{value:.0f} %" in text or f"{value:.0f}%" in text, hours
+        assert _has(text, f"{value:.0f}%"), hours
     murrough = course[course["study"] == "Murrough 2013"].set_index("arm")["value_pct"]
-    assert f"{murrough['ketamine']:.0f} % of the ketamine group" in text.replace("%of", "% of")
+    assert _has(text, f"{murrough['ketamine']:.0f}% of the ketamine group")
     stard = value_of(course, "value_pct", study="STAR*D level 1", outcome="response")
-    assert f"{stard:.0f} % responded" in text
+    assert _has(text, f"{stard:.0f}% responded")
+    trials = load_table("trial_results", root=root)
+    karma = trials[(trials["trial"] == "KARMA-Dep 2") & trials["outcome"].str.startswith("adjusted")].iloc[0]
+    assert f"{karma['estimate']:.2f} points (95% CI {karma['ci_low']:.2f} to {karma['ci_high']:.2f})" in text
+    lii = trials[trials["trial"] == "Lii 2023"].set_index("outcome")["estimate"]
+    assert f"{lii['mean MADRS before the infusion (ketamine arm)']:.1f} in the ketamine arm" in text
+    assert f"{lii['mean MADRS before the infusion (placebo arm)']:.1f} in the placebo arm" in text
 
 
 @pytest.mark.build
-def test_model_numbers_in_the_prose_match_the_model(text, standard_infusion):
+def test_model_numbers_and_the_hand_calculation_in_the_prose_match_the_model(text, standard_infusion):
     model, profile = standard_infusion
-    cmax = exposure(profile).cmax_ng_ml
-    assert f"peak of about {cmax:.0f} ng/mL" in text
-    assert f"half-life of {model.half_lives_minutes()[-1] / 60:.1f} hours" in text
+    summary = exposure(profile)
+    assert f"peak of about {summary.cmax_ng_ml:.0f} ng/mL" in text
+    assert f"({model.half_lives_minutes()[-1] / 60:.1f} hours)" in text
+    hand = 1000 * 35 / (model.clearance * 60)
+    assert f"which is {hand:.0f} ng·h/mL" in text
+    assert abs(summary.auc_ng_h_ml - hand) / hand < 0.01  # the text says the two agree but for the tail
 
 
 @pytest.mark.build
-def test_every_figure_is_cross_referenced_from_the_text(root, page):
+def test_every_figure_is_cross_referenced_and_numbered_within_the_chapter(root, page):
     source = (root / f"{CHAPTER}.md").read_text(encoding="utf-8")
     names = re.findall(r"^\s+name: (fig-[a-z-]+)$", source, flags=re.M)
     assert len(names) >= 4
     for name in names:
         assert f"{{numref}}`{name}`" in source, f"{name} is never referred to in the text"
         assert page.find(id=name) is not None, f"{name} is not in the page"
+    numbers = [n.get_text(strip=True) for n in page.select("figcaption span.caption-number")]
+    assert numbers and numbers[0].rstrip(". ").endswith(".1"), numbers[:1]
 
 
 @pytest.mark.build
-def test_every_exercise_has_a_solution_and_there_are_enough(root):
+def test_no_assert_is_visible_in_code_a_reader_sees(page):
+    visible = " ".join(block.get_text() for block in page.select("div.cell_input, div.highlight"))
+    assert "assert " not in visible
+
+
+def test_every_exercise_has_a_solution_and_every_computational_one_a_starter_with_a_check(root):
     source = (root / f"{CHAPTER}.md").read_text(encoding="utf-8")
     exercises = re.findall(r":label: (ex-[a-z-]+)", source)
     solutions = re.findall(r"\{solution-start\} (ex-[a-z-]+)", source)
     assert len(exercises) >= 5 and sorted(exercises) == sorted(solutions)
+    checked = set(re.findall(r'check\("(ex-[a-z-]+)"', source))
+    assert len(checked) >= 2 and checked <= set(exercises)
+    for exercise in checked:
+        block = source[source.index(f":label: {exercise}"):source.index(f"{{solution-start}} {exercise}")]
+        assert "# TODO" in block and "**Core.**" in block and "**Extension.**" in block, exercise
+
+
+def test_build_checks_are_removed_from_the_page_and_define_nothing(root):
+    source = (root / f"{CHAPTER}.md").read_text(encoding="utf-8")
+    cells = re.findall(r"```\{code-cell\} ipython3\n(:tags: \[[^\]]*\]\n)?(.*?)```", source, flags=re.S)
+    for tags, body in cells:
+        if "assert " in body:
+            assert "build-check" in tags and "remove-cell" in tags, body[:80]
+            assert not re.search(r"^\w+\s*=", body, flags=re.M) or "minutes =" in body
+
+
+def test_quiz_covers_every_objective_with_feedback_for_every_option(root):
+    quiz = json.loads((root / "book" / "quizzes" / "02_rapid_onset.json").read_text(encoding="utf-8"))
+    source = (root / f"{CHAPTER}.md").read_text(encoding="utf-8")
+    objectives = re.findall(r"^(\d)\. \*\*[A-Z][a-z]+\*\*", source, flags=re.M)
+    assert quiz["chapter"] == "02_rapid_onset"
+    assert {q["objective"] for q in quiz["questions"]} == {int(o) for o in objectives}
+    for q in quiz["questions"]:
+        assert q["type"] == "multiple_choice"
+        assert sum(a["correct"] for a in q["answers"]) == 1, q["id"]
+        assert all(a["feedback"].strip() for a in q["answers"]), q["id"]
+        assert "{" not in q["question"], "no MyST roles in quiz text"
 
 
 def test_chapter_cites_at_least_fifteen_sources(root):
     source = (root / f"{CHAPTER}.md").read_text(encoding="utf-8")
     keys = {k.strip() for group in re.findall(r"\{cite(?::[a-z]+)?\}`([^`]+)`", source) for k in group.split(",")}
     assert len(keys) >= 15, len(keys)
+
+
+@pytest.mark.build
+def test_no_two_sources_share_a_rendered_label(page):
+    labels = {}
+    for link in page.select("a[href*='id']"):
+        target = link.get("href", "")
+        label = " ".join(link.get_text(" ").split())
+        if re.search(r"\b(19|20)\d\d[a-z]?\b", label) and "#id" in target:
+            labels.setdefault(label, set()).add(target.split("#")[-1])
+    entries = page.select("div.citation, ul.bibliography li, .bibliography > li")
+    rendered = [" ".join(e.get_text(" ").split())[:60] for e in entries]
+    assert len(rendered) == len(set(rendered))
+    text = " ".join(page.get_text(" ").split())
+    assert "2013a" in text and "2013b" in text
+
+
+def test_no_bibliography_entry_prints_others(root):
+    assert not re.search(r"\band others\}", (root / "references.bib").read_text(encoding="utf-8"))
