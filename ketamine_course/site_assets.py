@@ -77,11 +77,12 @@ MATHJAX_PARTS = (
     "sre/mathmaps/nemeth.json",
 )
 MATHJAX_DIR = "mathjax"  # under _static/
-# Where TeX can appear: Sphinx's math nodes, notebook outputs, and jupyterquiz quizzes (their
-# container is a div with the quiz's data-* settings, filled by the quiz's script).
-MATH_SELECTOR = ".math, .output_area, .jupyter-quiz, [data-shufflequestions]"
-QUIZ_SELECTOR = ".jupyter-quiz, [data-shufflequestions]"
-QUIZ_MARKERS = ("show_questions(", "jupyterquiz", "data-shufflequestions")
+# Where TeX can appear: Sphinx's math nodes, notebook outputs, and the self-check quizzes
+# (ketamine_course.quiz draws them with jupyterquiz's code into <section class="kc-quiz">; a
+# quiz shown by jupyterquiz's own display_quiz has a div with its data-* settings).
+QUIZ_SELECTOR = ".kc-quiz, [data-shufflequestions]"
+MATH_SELECTOR = f".math, .output_area, {QUIZ_SELECTOR}"
+QUIZ_MARKERS = ('class="kc-quiz"', "show_questions(", "data-shufflequestions")
 
 MATHJAX_LOADER = """\
 /* MathJax, from this site, loaded when TeX comes within a screen of the viewport or the page is
