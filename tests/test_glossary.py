@@ -19,12 +19,10 @@ TERM_ROLE = re.compile(r"\{term\}`([^`]+)`")
 # linked somewhere (then remove it from this list) and when a term is neither linked nor listed.
 # This list must end empty.
 AWAITING_FIRST_LINK = {
-    "ampa receptor", "area under the curve", "augmentation", "cmax", "cohen d", "compartment model",
-    "confidence interval", "crossover trial", "electroconvulsive therapy", "enantiomer", "esketamine", "glutamate",
-    "ham-d", "hazard ratio", "hedges g", "heterogeneity", "intention-to-treat", "madrs", "major depressive disorder",
-    "meta-analysis", "nmda receptor", "norketamine", "number needed to treat", "open-label", "racemic mixture",
-    "randomised controlled trial", "randomised withdrawal", "receptor occupancy", "relapse", "star*d",
-    "sub-anaesthetic dose", "suicidal ideation", "treatment-resistant depression",
+    "area under the curve", "augmentation", "cmax", "cohen d", "compartment model", "confidence interval",
+    "electroconvulsive therapy", "ham-d", "hazard ratio", "hedges g", "heterogeneity", "intention-to-treat", "madrs",
+    "major depressive disorder", "number needed to treat", "open-label", "randomised controlled trial",
+    "randomised withdrawal", "relapse", "star*d", "sub-anaesthetic dose", "suicidal ideation",
 }
 
 
