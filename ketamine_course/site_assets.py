@@ -622,6 +622,22 @@ def latex_book_structure(app, doctree, docname: str) -> None:
         if "cell" in cell["classes"] and {"tag_hide-input", "tag_hide-cell"} & set(cell["classes"]):
             for part in [child for child in cell.children if "cell_input" in child.get("classes", [])]:
                 cell.remove(part)
+    # Exercises: sphinx-exercise labels each one ``exercise:<label>`` in LaTeX, but a reference
+    # from another page (the instructors' alignment table) asks for ``<docname>:<label>`` and
+    # prints ``\ref`` of it. Give each exercise that label too, carrying its own number.
+    registry = getattr(app.env, "sphinx_exercise_registry", {})
+    fignumbers = getattr(app.env, "toc_fignumbers", {})
+    for node in list(doctree.findall(lambda n: type(n).__name__ in {"exercise_enumerable_node", "exercise_node"})):
+        label = node.get("label")
+        docname_of = (registry.get(label) or {}).get("docname")
+        if not label or not docname_of or node.parent is None:
+            continue
+        numbers = fignumbers.get(docname_of, {}).get("exercise", {})
+        number = next((numbers[i] for i in node.get("ids", []) if i in numbers), None)
+        text = ".".join(map(str, number)) if number else ""
+        node.parent.insert(node.parent.index(node), _raw_latex(
+            rf"\phantomsection{{\expandafter\def\csname @currentlabel\endcsname{{{text}}}"
+            rf"\label{{\detokenize{{{docname_of}:{label}}}}}}}" "\n"))
     root = doctree.next_node(nodes.section)
     if root is None:
         return

@@ -55,7 +55,14 @@ def pdf(book_build):
     reader = PdfReader(path)
     text = "\n".join(page.extract_text() or "" for page in reader.pages)
     n_images = sum(len(page.images) for page in reader.pages)
-    return {"path": path, "log": log, "text": text, "squashed": squash(text), "pages": len(reader.pages),
+
+    def outline(entries, depth=0):  # the PDF's bookmarks: [(depth, title)]
+        out = []
+        for entry in entries:
+            out += outline(entry, depth + 1) if isinstance(entry, list) else [(depth, entry.title)]
+        return out
+
+    return {"outline": outline(reader.outline), "path": path, "log": log, "text": text, "squashed": squash(text), "pages": len(reader.pages),
             "images": n_images, "html": book_build.html}
 
 
@@ -88,6 +95,41 @@ def test_the_pdf_has_the_books_title_and_every_page_by_its_title(pdf):
             missing.append(title)
     assert "welcome" in pdf["squashed"]
     assert not missing, f"page titles not in the PDF: {missing}"
+
+
+def test_the_pdf_has_the_books_structure(pdf):
+    """Welcome first (unnumbered), then one part per caption of _toc.yml holding its pages in order."""
+    import yaml
+
+    toc = yaml.safe_load((Path(__file__).resolve().parent.parent / "_toc.yml").read_text(encoding="utf-8"))
+    top = [title for depth, title in pdf["outline"] if depth == 0]
+    assert top[0] == "Welcome", top
+    parts = [re.sub(r"^[IVX]+\s+", "", title) for title in top[1:]]
+    assert parts[:len(toc["parts"])] == [part["caption"] for part in toc["parts"]], top
+    expected = [page_title(html_page(pdf["html"], chapter["file"])) for part in toc["parts"] for chapter in part["chapters"]]
+    chapters = [title for depth, title in pdf["outline"] if depth == 1]
+    positions = [chapters.index(title) for title in expected if title in chapters]
+    assert len(positions) == len(expected) and positions == sorted(positions), (expected, chapters)
+
+
+def test_references_to_exercises_carry_their_numbers(pdf):
+    """A reference from another page to an exercise ("Exercise 1.5" in the instructors' table)
+    resolves in the PDF to the number the web page shows (LaTeX's .aux file holds what \\ref prints)."""
+    aux = (pdf["html"].parent / "latex" / pdf_edition()).with_suffix(".aux").read_text(encoding="latin-1")
+    labels = dict(re.findall(r"\\newlabel\{([^{}]+)\}\{\{([^{}]*)\}", aux))
+    checked = 0
+    for docname in pages():
+        for link in html_page(pdf["html"], docname).select("article a.reference[href*='#']"):
+            text = link.get_text(" ", strip=True)
+            match = re.fullmatch(r"Exercise (\d+(?:\.\d+)*)", text)
+            if not match:
+                continue
+            target = urljoin(f"https://site/{docname}.html", link["href"]).removeprefix("https://site/")
+            page, anchor = target.split("#")
+            key = f"{page.removesuffix('.html')}:{anchor}"
+            assert labels.get(key) == match.group(1), f"{docname}: {text} -> {key} is {labels.get(key)!r} in the PDF"
+            checked += 1
+    assert checked, "no page refers to an exercise by number"
 
 
 def test_the_pdf_has_every_figure(pdf):
