@@ -41,7 +41,8 @@ def pdf(book_build):
     env.pop("MPLBACKEND", None)
     # The session's environment, taken as it is (-o: never reinstalled from the copy, whose
     # editable install would then point at the copy).
-    process = subprocess.run(["make", "pdf", f"VENV={venv}", "-o", f"{venv}/.runtime"], cwd=book_build.repo, env=env, capture_output=True, text=True, timeout=1800)
+    process = subprocess.run(["make", "pdf", f"VENV={venv}", "-o", f"{venv}/.runtime"], cwd=book_build.repo, env=env,
+                             capture_output=True, text=True, errors="replace", timeout=1800)  # pdflatex writes Latin-1
     log = process.stdout + process.stderr
     artifacts = Path(__file__).resolve().parent.parent / "_build" / "test-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
