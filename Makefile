@@ -11,7 +11,7 @@ BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
 
 PDF     = ketamine-trd-book.pdf
 
-.PHONY: book test clean student pdf lighthouse
+.PHONY: book test clean student notebooks pdf lighthouse
 
 book: $(VENV)/.runtime
 	$(BUILD)
@@ -32,6 +32,11 @@ lighthouse: node_modules/.package-lock.json
 
 clean:
 	rm -rf _build
+
+# Reader notebooks for a local JupyterLab, as Binder's postBuild makes them: notebooks/*.ipynb
+# (and notebooks/student/) with numbers, citations and labels resolved. Then: .venv/bin/jupyter lab notebooks/
+notebooks: $(VENV)/.runtime
+	$(BIN)/python -m ketamine_course.reader --out notebooks
 
 # Student edition (solutions removed) for coursework: _build/student-source/_build/html
 student: $(VENV)/.runtime
