@@ -11,7 +11,7 @@ BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
 
 PDF     = ketamine-trd-book.pdf
 
-.PHONY: book test clean student notebooks pdf lighthouse
+.PHONY: book test clean student notebooks pdf lighthouse benchmark
 
 book: $(VENV)/.runtime
 	$(BUILD)
@@ -32,6 +32,11 @@ lighthouse: node_modules/.package-lock.json
 
 clean:
 	rm -rf _build
+
+# Build and page speed, measured (not a test): prints a table, writes benchmarks/latest.json and
+# the README's table. See README, "Speed: make benchmark".
+benchmark: $(VENV)/.runtime
+	$(BIN)/python scripts/benchmark.py --readme
 
 # Reader notebooks for a local JupyterLab, as Binder's postBuild makes them: notebooks/*.ipynb
 # (and notebooks/student/) with numbers, citations and labels resolved. Then: .venv/bin/jupyter lab notebooks/
