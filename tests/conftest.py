@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", "__pycache__", "*.egg-info", ".ipynb_checkpoints", "artifacts", "notebooks")
+IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", "__pycache__", "*.egg-info", ".ipynb_checkpoints", "artifacts", "notebooks", "node_modules")
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 BUILD_ARGS = ["build", ".", "-W", "-n", "--keep-going"]
 
@@ -22,9 +22,12 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def run_build(repo: Path, timeout: int = 1500) -> subprocess.CompletedProcess:
-    """Run the README's strict build in ``repo``; return the finished process (output in .stdout)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+def run_build(repo: Path, timeout: int = 1500, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the README's strict build in ``repo``; return the finished process (output in .stdout).
+
+    ``env`` adds environment variables (the chapters' kernels inherit them).
+    """
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     # A non-interactive MPLBACKEND (e.g. Agg, set by some CI images) stops the notebook
     # kernel from showing figures inline; the kernel must choose its own backend.
     env.pop("MPLBACKEND", None)
@@ -66,6 +69,10 @@ def book_build(tmp_path_factory) -> Build:
     artifacts = ROOT / "_build" / "test-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "build.log").write_text(build.log, encoding="utf-8")
+    # A notebook that failed leaves its traceback in reports/; CI uploads test-artifacts/.
+    reports = build.html / "reports"
+    if reports.is_dir():
+        shutil.copytree(reports, artifacts / "reports", dirs_exist_ok=True)
     return build
 
 
