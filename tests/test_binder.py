@@ -214,6 +214,13 @@ def test_postbuild_makes_markdown_open_as_jupytext_notebooks(binder_env):
     assert viewers["markdown"] == "Jupytext Notebook", viewers
 
 
+def test_the_binder_image_holds_no_model_answers(binder_env):
+    """A student who launches the book cannot open the graded assignments' model answers."""
+    repo, _, _, _ = binder_env
+    assert (ROOT / "instructor").is_dir(), "the repository's instructor/ folder is gone: this test checks nothing"
+    assert not (repo / "instructor").exists(), "postBuild left instructor/ (model answers) in the Binder image"
+
+
 def test_there_is_a_chapter_to_launch():
     assert CHAPTERS, "no page in _toc.yml has code cells"
 
