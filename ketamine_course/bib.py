@@ -38,7 +38,7 @@ def short_cite(key: str, root: Path | None = None) -> str:
     elif people:
         name = " ".join(people[0].last_names) or str(people[0])
         name = name.replace("{", "").replace("}", "")
-        if len(people) > 1:
+        if len(people) > 1 or entry.fields.get("incomplete_authors", "").strip().lower() in {"yes", "true", "1"}:
             name += " et al."
     else:
         name = entry.fields.get("organization", key)

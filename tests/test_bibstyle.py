@@ -1,87 +1,108 @@
-"""Truncated author lists (BibTeX ``and others``) print as "et al.", never as "and others".
-
-The styles live in ``ketamine_course/bibstyle.py``; the book uses them through ``_config.yml``.
-"""
+"""The bibliography styles print "et al." for an author list marked incomplete, and nothing
+else changes: a reference whose full author list we could not see must not read as if the
+listed authors were all the authors."""
 
 from __future__ import annotations
 
 import re
 
-import pybtex.plugin
 import pytest
-import yaml
-from bs4 import BeautifulSoup
-from pybtex.database import BibliographyData, Entry, Person
+from pybtex.database import parse_string
 
-from ketamine_course import bibstyle
-from ketamine_course.bib import bib_entries
-
-
-@pytest.fixture(scope="module")
-def style():
-    bibstyle.register()
-    return pybtex.plugin.find_plugin("pybtex.style.formatting", bibstyle.FORMATTING_STYLE)()
-
-
-def render(style, entries: dict) -> dict[str, str]:
-    data = BibliographyData(entries=entries)
-    return {e.key: e.text.render_as("text") for e in style.format_entries(data.entries.values())}
-
-
-def article(*authors: str) -> Entry:
-    entry = Entry("article", fields={"title": "A title", "journal": "A journal", "year": "2000"})
-    for name in authors:
-        entry.add_person(Person(name), "author")
-    return entry
-
-
-def test_the_book_uses_the_et_al_styles(root):
-    config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))["sphinx"]
-    assert "ketamine_course.bibstyle" in config["extra_extensions"]
-    assert config["config"]["bibtex_default_style"] == bibstyle.FORMATTING_STYLE
-    assert config["config"]["bibtex_reference_style"] == bibstyle.REFERENCE_STYLE
-
-
-@pytest.mark.parametrize(
-    ("authors", "expected"),
-    [
-        (["Ebert, B.", "others"], "B. Ebert et al."),
-        (["Williams, N. R.", "Heifets, B. D.", "others"], "N. R. Williams, B. D. Heifets, et al."),
-        (["Ogden, Kevin K.", "Traynelis, Stephen F."], "Kevin K. Ogden and Stephen F. Traynelis."),
-        (["Anis, N. A.", "Berry, S. C.", "Lodge, D."], "N. A. Anis, S. C. Berry, and D. Lodge."),
-    ],
+from ketamine_course.bib import bib_entries, short_cite
+from ketamine_course.bibstyle import (
+    AuthorYearEtAlReferenceStyle,
+    PlainEtAlStyle,
+    has_incomplete_authors,
+    register,
 )
-def test_reference_list_names(style, authors, expected):
-    assert render(style, {"k": article(*authors)})["k"].startswith(expected)
+
+ENTRY = """@article{{x,
+  author  = {{{authors}}},
+  title   = {{A title}},
+  journal = {{A Journal}},
+  year    = {{2021}},{extra}
+}}"""
 
 
-def test_no_entry_of_the_bibliography_prints_others(root, style):
-    """Every entry, as the reference lists print it: no literal "others" as an author."""
-    rendered = render(style, dict(bib_entries(root)))
-    printed = {key: text for key, text in rendered.items() if re.search(r"\band others\b", text)}
-    assert not printed, printed
-    truncated = {key: entry for key, entry in bib_entries(root).items()
-                 if any(bibstyle.is_others(p) for p in entry.persons.get("author", []))}
-    assert truncated, "no truncated author list to test"
-    for key, entry in truncated.items():
-        title_starts = rendered[key].find(entry.fields["title"].split()[0].strip("{}"))
-        assert 0 < rendered[key].find("et al.") < title_starts, key
+def _entry(authors: str, incomplete: bool):
+    text = ENTRY.format(authors=authors, extra="\n  incomplete_authors = {yes}," if incomplete else "")
+    return parse_string(text, "bibtex").entries["x"]
 
 
-def test_the_plain_style_would_print_others_literally(root):
-    """Why the module exists: pybtex's own style prints the BibTeX ``others`` as a name."""
-    plain = pybtex.plugin.find_plugin("pybtex.style.formatting", "plain")()
-    assert "and others" in render(plain, {"k": article("Ebert, B.", "others")})["k"]
+def bibliography_text(authors: str, incomplete: bool) -> str:
+    entry = _entry(authors, incomplete)
+    formatted = next(iter(PlainEtAlStyle().format_entries([entry])))
+    return formatted.text.render_as("text")
 
 
-@pytest.mark.build
-def test_in_text_labels_and_reference_lists_say_et_al(book_build):
-    """In the built chapter: 'Ebert et al., 1997' in the text, 'B. Ebert et al.' in its list."""
-    html = (book_build.html / "book" / "01_mechanism.html").read_text(encoding="utf-8")
-    text = " ".join(BeautifulSoup(html, "html.parser").get_text(" ").split())
-    assert re.search(r"Ebert\s+et al\.\s*, 1997", text), "in-text label of a first-author-only entry"
-    assert "B. Ebert et al." in text
-    assert "G. I. Elmer, et al." in text
-    for page in (book_build.html / "book").glob("*.html"):
-        page_text = " ".join(BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text(" ").split())
-        assert not re.search(r"[A-Z][a-z]+ and others\b", page_text), page.name
+def in_text_label(authors: str, incomplete: bool, full: bool = False) -> str:
+    style = AuthorYearEtAlReferenceStyle()
+    template = style.person.names("author", full=full)
+    return template.format_data({"entry": _entry(authors, incomplete), "style": style}).render_as("text")
+
+
+@pytest.mark.parametrize(("authors", "expected"), [
+    ("Dean, Rebecca L.", "Rebecca L. Dean et al. A title."),
+    ("Popova, V. and Daly, E. J. and Trivedi, M.", "V. Popova, E. J. Daly, M. Trivedi, et al. A title."),
+])
+def test_an_incomplete_author_list_ends_with_et_al_in_the_bibliography(authors, expected):
+    assert bibliography_text(authors, incomplete=True).startswith(expected)
+
+
+@pytest.mark.parametrize(("authors", "expected"), [
+    ("Dean, Rebecca L.", "Rebecca L. Dean. A title."),
+    ("Coyle, Caoimhe M. and Laws, Keith R.", "Caoimhe M. Coyle and Keith R. Laws. A title."),
+    ("Popova, V. and Daly, E. J. and Trivedi, M.", "V. Popova, E. J. Daly, and M. Trivedi. A title."),
+])
+def test_a_complete_author_list_renders_as_the_plain_style_does(authors, expected):
+    assert bibliography_text(authors, incomplete=False).startswith(expected)
+
+
+@pytest.mark.parametrize(("authors", "incomplete", "expected"), [
+    ("Dean, Rebecca L.", True, "Dean et al."),
+    ("Dean, Rebecca L.", False, "Dean"),
+    ("Coyle, Caoimhe M. and Laws, Keith R.", True, "Coyle et al."),
+    ("Coyle, Caoimhe M. and Laws, Keith R.", False, "Coyle and Laws"),
+    ("Popova, V. and Daly, E. J. and Trivedi, M.", True, "Popova et al."),
+    ("Popova, V. and Daly, E. J. and Trivedi, M.", False, "Popova et al."),
+])
+def test_citations_in_the_text_say_et_al_for_an_incomplete_list(authors, incomplete, expected):
+    assert in_text_label(authors, incomplete) == expected
+
+
+def test_the_full_form_of_an_incomplete_list_also_ends_with_et_al():
+    assert in_text_label("Popova, V. and Daly, E. J. and Trivedi, M.", True, full=True) == "Popova, Daly, Trivedi, et al."
+    assert in_text_label("Dean, Rebecca L.", True, full=True) == "Dean et al."
+
+
+def test_the_styles_are_registered_under_the_names_the_config_uses(root):
+    import pybtex.plugin
+    from sphinxcontrib.bibtex.plugin import find_plugin
+
+    register()
+    assert pybtex.plugin.find_plugin("pybtex.style.formatting", "plain_etal") is PlainEtAlStyle
+    assert find_plugin("sphinxcontrib.bibtex.style.referencing", "author_year_etal") is AuthorYearEtAlReferenceStyle
+    config = (root / "_config.yml").read_text(encoding="utf-8")
+    assert "ketamine_course.bibstyle" in config
+    assert re.search(r"bibtex_default_style:\s*plain_etal", config)
+    assert re.search(r"bibtex_reference_style:\s*author_year_etal", config)
+
+
+def test_no_entry_uses_and_others_and_incomplete_lists_are_marked(root):
+    """``and others`` prints literally; an incomplete list is marked with the field instead,
+    and figure labels (short_cite) say et al. for it too."""
+    text = (root / "references.bib").read_text(encoding="utf-8")
+    assert not re.search(r"\band\s+others\b", text)
+    marked = [key for key, entry in bib_entries(root).items() if has_incomplete_authors(entry)]
+    for key in marked:
+        assert "et al." in short_cite(key, root=root), key
+
+
+def test_an_entry_whose_note_says_only_some_authors_are_listed_is_marked(root):
+    """A note such as "First three authors only" describes an incomplete list; without the
+    field the page would still present the listed authors as all of them."""
+    for key, entry in bib_entries(root).items():
+        note = entry.fields.get("note", "")
+        if re.search(r"\bauthors? only\b", note, flags=re.I):
+            assert has_incomplete_authors(entry), f"{key}: note says {note[:40]!r} but incomplete_authors is not set"
