@@ -267,8 +267,8 @@ def test_the_typical_peak_typed_in_code_cells_is_the_table_value(root, source):
 
 
 def test_the_pooled_antidepressant_row_is_not_labelled_ssri(root, source):
-    """Posternak and Zimmerman pooled 47 trials of antidepressants of several classes, not SSRIs only."""
+    """Posternak and Zimmerman pooled 47 trials of "antidepressant medications with established efficacy", not of SSRIs only."""
     timescales = load_table("mechanism_timescales", root=root).set_index("source")
     assert timescales.loc["posternak2005there", "drug"] != "SSRI"
-    assert "several drug classes" in " ".join(source.split())
+    assert "antidepressants of any class" in " ".join(source.split())
     assert "SSRIs and\\nother ADs" in source  # the figure's group label
