@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
 
-.PHONY: book test clean student
+.PHONY: book test clean student notebooks
 
 book: $(VENV)/.runtime
 	$(BUILD)
@@ -16,6 +16,11 @@ test: $(VENV)/.test
 
 clean:
 	rm -rf _build
+
+# Reader notebooks for a local JupyterLab, as Binder's postBuild makes them: notebooks/*.ipynb
+# (and notebooks/student/) with numbers, citations and labels resolved. Then: .venv/bin/jupyter lab notebooks/
+notebooks: $(VENV)/.runtime
+	$(BIN)/python -m ketamine_course.reader --out notebooks
 
 # Student edition (solutions removed) for coursework: _build/student-source/_build/html
 student: $(VENV)/.runtime

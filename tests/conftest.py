@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", "__pycache__", "*.egg-info", ".ipynb_checkpoints", "artifacts")
+IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", "__pycache__", "*.egg-info", ".ipynb_checkpoints", "artifacts", "notebooks")
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 BUILD_ARGS = ["build", ".", "-W", "-n", "--keep-going"]
 
