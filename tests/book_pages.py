@@ -40,6 +40,12 @@ def config(root: Path = ROOT) -> dict:
     return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
 
 
+def pdf_edition(root: Path = ROOT) -> str:
+    """The PDF edition's file name at the site's root (``make pdf``; _config.yml latex_documents targetname)."""
+    target = config(root).get("latex", {}).get("latex_documents", {}).get("targetname", "book.tex")
+    return str(Path(target).with_suffix(".pdf"))
+
+
 def pages(root: Path = ROOT) -> list[str]:
     """Every page in the table of contents, as Sphinx docnames (``book/intro``)."""
     return toc_files(root)
