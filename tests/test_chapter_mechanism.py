@@ -264,3 +264,11 @@ def test_the_typical_peak_typed_in_code_cells_is_the_table_value(root, source):
     typed = {float(x) for x in re.findall(r"ng_ml_to_um\((\d+(?:\.\d+)?)\)", source)}
     assert typed == {typical}, typed
     assert f"typical peak of {typical:.0f} ng/mL" in " ".join(source.split())
+
+
+def test_the_pooled_antidepressant_row_is_not_labelled_ssri(root, source):
+    """Posternak and Zimmerman pooled 47 trials of "antidepressant medications with established efficacy", not of SSRIs only."""
+    timescales = load_table("mechanism_timescales", root=root).set_index("source")
+    assert timescales.loc["posternak2005there", "drug"] != "SSRI"
+    assert "antidepressants of any class" in " ".join(source.split())
+    assert "SSRIs and\\nother ADs" in source  # the figure's group label
