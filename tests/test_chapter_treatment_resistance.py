@@ -244,3 +244,14 @@ def test_no_cell_error_or_placeholder_reaches_the_page(page):
     assert "Traceback (most recent call last)" not in text
     assert "QuizDisplay at 0x" not in text and " object at 0x" not in text
     assert page.find("section", class_="kc-quiz") is not None
+
+
+@pytest.mark.build
+def test_rendered_length_is_within_the_limit(page):
+    """At most about 6,500 rendered words including captions (house limit), counting neither code,
+    the reference list nor the quiz."""
+    article = BeautifulSoup(str(page.find("article")), "html.parser")
+    for hidden in article.select("div.cell_input, div.highlight, script, style, #references, #check-your-understanding"):
+        hidden.decompose()
+    words = len(article.get_text(" ").split())
+    assert words <= 6550, words
