@@ -11,6 +11,8 @@ import re
 import shutil
 from pathlib import Path
 
+import yaml
+
 SOLUTION = re.compile(r"^```\{solution-start\}[^\n]*\n.*?^```\{solution-end\}\n```\n?", re.S | re.M)
 STUDENT_NOTE = (
     "\n```{note}\nThis is the student edition: the worked solutions are removed. "
@@ -30,6 +32,16 @@ def strip_solutions(text: str) -> str:
     return stripped
 
 
+def student_text(text: str) -> str:
+    """A page's student edition: solutions removed, a note under "Exercises" (unchanged if already done)."""
+    if "{solution-start}" not in text:
+        return text
+    stripped = strip_solutions(text)
+    heading = stripped.index("\n## Exercises")
+    at = heading + len("\n## Exercises\n")
+    return stripped[:at] + STUDENT_NOTE + stripped[at:]
+
+
 def make_student_edition(root: Path, out: Path) -> list[Path]:
     """Copy the book (config, toc, bibliography, data, chapters) to ``out`` without solutions."""
     if out.exists():
@@ -37,16 +49,17 @@ def make_student_edition(root: Path, out: Path) -> list[Path]:
     out.mkdir(parents=True)
     for name in ("_config.yml", "_toc.yml", "references.bib"):
         shutil.copy2(root / name, out / name)
+    # The student book's launch buttons open the student reader notebooks (ketamine_course.reader_sphinx).
+    config = yaml.safe_load((out / "_config.yml").read_text(encoding="utf-8"))
+    config.setdefault("sphinx", {}).setdefault("config", {})["ketamine_reader_edition"] = "student"
+    (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     shutil.copytree(root / "data", out / "data")
     shutil.copytree(root / "book", out / "book")
     changed = []
     for page in sorted((out / "book").glob("*.md")):
         text = page.read_text(encoding="utf-8")
         if "{solution-start}" in text:
-            stripped = strip_solutions(text)
-            heading = stripped.index("\n## Exercises")
-            stripped = stripped[: heading + len("\n## Exercises\n")] + STUDENT_NOTE + stripped[heading + len("\n## Exercises\n"):]
-            page.write_text(stripped, encoding="utf-8")
+            page.write_text(student_text(text), encoding="utf-8")
             changed.append(page)
     return changed
 

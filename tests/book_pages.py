@@ -15,6 +15,7 @@ import nbformat
 import yaml
 
 from conftest import ROOT
+from ketamine_course.reader import NOTEBOOK_DIR, notebook_relpath
 from test_build import toc_files
 
 # Debian's Chromium (installed by scripts/install_system_packages.sh); never a downloaded browser.
@@ -37,6 +38,12 @@ def chromium_path() -> str:
 
 def config(root: Path = ROOT) -> dict:
     return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
+
+
+def pdf_edition(root: Path = ROOT) -> str:
+    """The PDF edition's file name at the site's root (``make pdf``; _config.yml latex_documents targetname)."""
+    target = config(root).get("latex", {}).get("latex_documents", {}).get("targetname", "book.tex")
+    return str(Path(target).with_suffix(".pdf"))
 
 
 def pages(root: Path = ROOT) -> list[str]:
@@ -83,10 +90,12 @@ def chapters_with_code(root: Path = ROOT) -> list[str]:
 def binder_urlpath(page: str, root: Path = ROOT) -> str:
     """The JupyterLab path that the page's Binder button must open: ``lab/tree/<file in repository>``.
 
-    Built from the source file actually on disk (relative to the repository root, where Binder's
-    JupyterLab starts), not from the theme's settings, so a launch button that opens the wrong
-    interface or names a wrong path does not match.
+    For a page with code, the reader notebook that postBuild writes (``notebooks/<page>.ipynb``,
+    prose resolved as on the web page); for any other page, its source file on disk. The path is
+    relative to the repository root, where Binder's JupyterLab starts.
     """
+    if code_cells(page, root):
+        return f"lab/tree/{NOTEBOOK_DIR}/{notebook_relpath(page)}"
     source = source_file(page, root).relative_to(root).as_posix()
     return f"lab/tree/{source}"
 
@@ -102,3 +111,54 @@ def expected_binder_url(page: str, root: Path = ROOT) -> str:
     owner, repo = repository["url"].rstrip("/").removesuffix(".git").split("github.com/")[1].split("/")[:2]
     binderhub = cfg["launch_buttons"]["binderhub_url"].rstrip("/")
     return f"{binderhub}/v2/gh/{owner}/{repo}/{repository['branch']}?urlpath={binder_urlpath(page, root)}"
+
+
+def normalise(text: str) -> str:
+    """Text as a reader compares it: one space for any run of whitespace, straight quotes."""
+    for curly, straight in (("\u201c", '"'), ("\u201d", '"'), ("\u2018", "'"), ("\u2019", "'")):
+        text = text.replace(curly, straight)
+    return " ".join(text.split())
+
+
+def web_prose(html_file: Path) -> dict[str, list[str]]:
+    """What the built web page shows for each kind of resolved MyST, in page order.
+
+    glue: glued values; cite: citations; numref: figure/table/exercise references; ref: {ref},
+    {doc} and links to labels; exercise / solution: the titles of exercise and solution boxes;
+    reference: the entries of the page's own reference list (its "References" section); section:
+    the numbers of the numbered headings.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html_file.read_text(encoding="utf-8"), "html.parser")
+    article = soup.select_one("article.bd-article") or soup
+    texts = lambda selector: [normalise(node.get_text()) for node in article.select(selector)]  # noqa: E731
+    return {
+        "glue": texts("span.pasted-text, span.pasted-inline"),
+        "cite": texts("span.bibtex-citation"),
+        "numref": texts("span.std-numref"),
+        "ref": texts("span.std-ref, span.std-doc"),
+        "exercise": texts("div.exercise > p.admonition-title"),
+        "solution": texts("div.solution > p.admonition-title"),
+        "reference": texts("section#references li"),
+        "section": texts("h1 > span.section-number, h2 > span.section-number, h3 > span.section-number, h4 > span.section-number"),
+    }
+
+
+READER_KINDS = {
+    "glue": ("glue:text", "glue", "glue:", "glue:any"),
+    "numref": ("numref",),
+    "ref": ("ref", "doc", "link"),
+    "exercise": ("exercise",),
+    "solution": ("solution",),
+    "reference": ("reference",),
+    "section": ("section",),
+}
+
+
+def reader_prose(notebook) -> dict[str, list[str]]:
+    """The same, as the reader notebook's generator resolved it (its ``ketamine_course.resolved`` record)."""
+    entries = notebook.metadata["ketamine_course"]["resolved"]
+    prose = {kind: [normalise(e["text"]) for e in entries if e["role"] in roles] for kind, roles in READER_KINDS.items()}
+    prose["cite"] = [normalise(e["text"]) for e in entries if e["role"] == "cite" or e["role"].startswith("cite:")]
+    return prose

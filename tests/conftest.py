@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", "__pycache__", "*.egg-info", ".ipynb_checkpoints", "artifacts")
+IGNORE = shutil.ignore_patterns(".venv", "_build", ".git", ".pytest_cache", "__pycache__", "*.egg-info", ".ipynb_checkpoints", "artifacts", "notebooks", "node_modules")
 JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
 BUILD_ARGS = ["build", ".", "-W", "-n", "--keep-going"]
 
@@ -66,6 +66,10 @@ def book_build(tmp_path_factory) -> Build:
     artifacts = ROOT / "_build" / "test-artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
     (artifacts / "build.log").write_text(build.log, encoding="utf-8")
+    # A notebook that failed leaves its traceback in reports/; CI uploads test-artifacts/.
+    reports = build.html / "reports"
+    if reports.is_dir():
+        shutil.copytree(reports, artifacts / "reports", dirs_exist_ok=True)
     return build
 
 
