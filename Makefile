@@ -11,7 +11,7 @@ BUILD   = $(BIN)/jupyter-book build . -W -n --keep-going
 
 PDF     = ketamine-trd-book.pdf
 
-.PHONY: book test clean student notebooks pdf lighthouse
+.PHONY: book test clean student instructor notebooks pdf lighthouse benchmark
 
 book: $(VENV)/.runtime
 	$(BUILD)
@@ -33,15 +33,27 @@ lighthouse: node_modules/.package-lock.json
 clean:
 	rm -rf _build
 
+# Build and page speed, measured (not a test): prints a table, writes benchmarks/latest.json and
+# the README's table. See README, "Speed: make benchmark".
+benchmark: $(VENV)/.runtime
+	$(BIN)/python scripts/benchmark.py --readme
+
 # Reader notebooks for a local JupyterLab, as Binder's postBuild makes them: notebooks/*.ipynb
 # (and notebooks/student/) with numbers, citations and labels resolved. Then: .venv/bin/jupyter lab notebooks/
 notebooks: $(VENV)/.runtime
 	$(BIN)/python -m ketamine_course.reader --out notebooks
 
-# Student edition (solutions removed) for coursework: _build/student-source/_build/html
+# Editions (ketamine_course/editions.py; README "Coursework and editions"). `make book` builds the public edition.
+# Student edition (worked solutions removed): _build/student-source/_build/html
 student: $(VENV)/.runtime
-	$(BIN)/python -m ketamine_course.editions _build/student-source
+	$(BIN)/python -m ketamine_course.editions student _build/student-source
 	cd _build/student-source && ../../$(BIN)/jupyter-book build . -W -n --keep-going
+
+# Instructor edition (everything, with the model answers from instructor/ or $$INSTRUCTOR_DIR):
+# _build/instructor-source/_build/html. Never publish it.
+instructor: $(VENV)/.runtime
+	$(BIN)/python -m ketamine_course.editions instructor _build/instructor-source
+	cd _build/instructor-source && ../../$(BIN)/jupyter-book build . -W -n --keep-going
 
 $(VENV)/.runtime: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

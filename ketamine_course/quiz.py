@@ -17,10 +17,11 @@ What this module changes about jupyterquiz, and why (see also the README):
 
 * **Deterministic output.** ``jupyterquiz.display_quiz`` gives each quiz a random ``div`` id, so
   two builds of the same source differ. Here the id comes from the chapter name.
-* **No network requests.** jupyterquiz's top-level ``show_questions`` loads MathJax from a CDN
+* **No network requests, no errors without MathJax.** jupyterquiz's top-level ``show_questions`` loads MathJax from a CDN
   when a page has a MathJax object without a ``typeset`` method, and throws when MathJax is only
   a configuration object. It is replaced by a short function (``SHOW_JS`` below) that builds the
-  same questions and typesets only with a MathJax that is already loaded. Only
+  same questions and typesets only with a MathJax that is already loaded; its click handler is
+  guarded the same way (``MATHJAX_GUARDS``). Only
   ``helpers.js`` and ``multiple_choice.js`` are used (the two question types the book uses).
 * **Accessibility and dark mode.** Answers are a labelled radio group reachable by keyboard with
   a visible focus ring, feedback is announced (``aria-live``) and starts with "Correct." or
@@ -261,9 +262,26 @@ def _markdown(text: str) -> str:
     return MarkdownIt("commonmark", {"html": False}).renderInline(text)
 
 
+# jupyterquiz typesets after each click whenever a global ``MathJax`` exists, and reads
+# ``MathJax.version[0]``; on a page whose MathJax is still (or only) a configuration object, as
+# on an offline page with equations, that throws on every click. Each guard below is applied to
+# the pinned version's exact text, and a missing text is an error (so an upgrade is noticed).
+MATHJAX_GUARDS = {
+    "helpers.js": ("if (typeof MathJax !== 'undefined') {", "if (typeof MathJax !== 'undefined' && MathJax.version) {"),
+    "multiple_choice.js": ("if (typeof MathJax != 'undefined') {", "if (typeof MathJax != 'undefined' && MathJax.version) {"),
+}
+
+
 def _jupyterquiz_js() -> str:
     folder = importlib.resources.files("jupyterquiz").joinpath("js")
-    return "\n".join(folder.joinpath(name).read_text(encoding="utf-8") for name in ("helpers.js", "multiple_choice.js"))
+    parts = []
+    for name in ("helpers.js", "multiple_choice.js"):
+        text = folder.joinpath(name).read_text(encoding="utf-8")
+        old, new = MATHJAX_GUARDS[name]
+        if text.count(old) != 1:
+            raise RuntimeError(f"jupyterquiz's {name} changed: the MathJax guard no longer applies (see ketamine_course/quiz.py)")
+        parts.append(text.replace(old, new))
+    return "\n".join(parts)
 
 
 def _jupyterquiz_css() -> str:

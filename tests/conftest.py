@@ -22,9 +22,12 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
-def run_build(repo: Path, timeout: int = 1500) -> subprocess.CompletedProcess:
-    """Run the README's strict build in ``repo``; return the finished process (output in .stdout)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+def run_build(repo: Path, timeout: int = 1500, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the README's strict build in ``repo``; return the finished process (output in .stdout).
+
+    ``env`` adds environment variables (the chapters' kernels inherit them).
+    """
+    env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
     # A non-interactive MPLBACKEND (e.g. Agg, set by some CI images) stops the notebook
     # kernel from showing figures inline; the kernel must choose its own backend.
     env.pop("MPLBACKEND", None)

@@ -34,7 +34,7 @@ def glossary_terms(text: str) -> list[str]:
 def term_target(role_text: str) -> str:
     """`text <target>` -> target; `target` -> target; lower case, as Sphinx matches terms."""
     match = re.fullmatch(r"(?s).*?<([^<>]+)>\s*", role_text)
-    return (match.group(1) if match else role_text).strip().lower()
+    return re.sub(r"\s+", " ", (match.group(1) if match else role_text)).strip().lower()
 
 
 def uses_outside_glossary() -> dict[str, set[str]]:
