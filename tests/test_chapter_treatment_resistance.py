@@ -179,3 +179,79 @@ def test_ect_trial_numbers_in_the_prose_come_from_the_data(root, text):
 @pytest.mark.build
 def test_the_quiz_is_rendered(page):
     assert page.find(string=re.compile("objective 5")) is not None
+
+
+# ---- found in the independent fact-check (verification/treatment_resistance_factcheck.md) --------
+
+
+def test_sustain_1_rates_belong_to_the_stable_remitters_not_to_all_randomised(root):
+    """Daly 2019: 297 randomised, of whom 176 were stable remitters; 26.7% vs 45.3% and HR 0.49 are theirs."""
+    trials = load_table("trial_results", root=root)
+    s1 = trials[trials["trial"] == "SUSTAIN-1"].set_index("outcome")
+    remitters = s1.loc["participants in stable remission at randomisation"]
+    assert remitters.estimate == 176 and remitters.n_randomised == 297
+    assert (s1["n_randomised"] == 297).all()
+
+
+def test_transform_2_randomised_227_not_the_analysis_set(root):
+    """Popova 2019 abstract: 227 randomised, 197 completed; Katz 2021's 114 + 109 = 223 is the analysis set."""
+    trials = load_table("trial_results", root=root)
+    t2 = trials[trials["trial"] == "TRANSFORM-2"].set_index("outcome")
+    assert set(t2["n_randomised"]) == {227}
+    assert t2.loc["participants who completed the 28-day double-blind phase", "estimate"] == 197
+    katz = load_table("esketamine_response_rates", root=root)
+    fas = katz[(katz["trial"] == "TRANSFORM-2") & (katz["source"] == "katz2021benefit") & (katz["outcome"] == "response")]
+    assert fas["n_arm"].sum() == 223 < 227
+
+
+def test_the_esketamine_figure_plots_published_model_differences(root, source):
+    """Daly 2018 rows are period 1 only (said so); the Japanese rows are Table 3's LS-mean differences with SEs."""
+    esk = load_table("esketamine_trials", root=root)
+    daly = esk[esk["trial"] == "Daly 2018"]
+    assert daly["endpoint"].str.contains("period 1 only").all()
+    japan = esk[(esk["trial"] == "Japanese phase 2b") & esk["comparison"].str.endswith("minus placebo")]
+    assert len(japan) == 3 and japan["se"].notna().all()
+    assert "no CI published" not in source and "period 1" in source
+
+
+def test_meaningful_difference_thresholds_come_from_their_sources(root, source):
+    table = load_table("madrs_meaningful_difference", root=root)
+    assert set(table["source"]) == {"duru2008clinical", "hengartner2021estimates"}
+    assert (table["low_points"] <= table["high_points"]).all()
+    assert "gastaldon2020esketamine`. Critics" not in source  # the thresholds are no longer cited to the commentary
+    assert "axvspan(-9, -7" not in source and "axvline(-2," not in source  # drawn from the table, not typed
+
+
+@pytest.mark.build
+def test_the_page_states_that_the_meta_analysis_check_is_not_a_ketamine_one(text):
+    assert "non-ketamine example" in text
+    assert "no ketamine meta-analysis with readable per-trial inputs was found" in text
+
+
+@pytest.mark.build
+def test_the_sustain_1_and_threshold_sentences_in_the_page(root, text):
+    table = load_table("madrs_meaningful_difference", root=root).set_index("quantity")
+    mcid = table.loc["minimal clinically important difference on the MADRS"]
+    assert f"{mcid.low_points:.1f} to {mcid.high_points:.1f} points" in text
+    assert "Of 297 people randomised" in text and "176 were in stable remission" in text
+
+
+@pytest.mark.build
+def test_no_cell_error_or_placeholder_reaches_the_page(page):
+    """An exception inside a display's rich representation (as in show_quiz when jupyterquiz is missing)
+    does not fail the strict build: IPython catches it and the page shows a traceback and a repr."""
+    text = page.get_text(" ")
+    assert "Traceback (most recent call last)" not in text
+    assert "QuizDisplay at 0x" not in text and " object at 0x" not in text
+    assert page.find("section", class_="kc-quiz") is not None
+
+
+@pytest.mark.build
+def test_rendered_length_is_within_the_limit(page):
+    """At most about 6,500 rendered words including captions (house limit), counting neither code,
+    the reference list nor the quiz."""
+    article = BeautifulSoup(str(page.find("article")), "html.parser")
+    for hidden in article.select("div.cell_input, div.highlight, script, style, #references, #check-your-understanding"):
+        hidden.decompose()
+    words = len(article.get_text(" ").split())
+    assert words <= 6550, words

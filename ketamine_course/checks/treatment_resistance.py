@@ -137,7 +137,7 @@ def _masked() -> float:
 
 @register("ex-active-placebo", part="extension", solution=_masked)
 def _active_extension(answer):
-    """Pooled odds ratio of the trials whose control hid the acute effects (midazolam or anaesthesia)."""
+    """Pooled odds ratio of the trials whose control was chosen to mask the acute effects (midazolam or anaesthesia)."""
     result = Result.close(answer, _masked(), rel=0.01,
                           hint="Pool Murrough 2013 and Lii 2023 and report the odds ratio (not its logarithm).")
     if not result and isinstance(answer, (int, float)) and answer < 1 and math.isclose(math.exp(answer), _masked(), rel_tol=0.01):
