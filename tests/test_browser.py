@@ -183,9 +183,15 @@ def visit(browser, axe: Axe, base: str, page_name: str, mode: str) -> Visit:
         page.screenshot(path=str(result.screenshot), full_page=True, animations="disabled")
 
         # Each figure as displayed: the whole element (a white card in this book) and its content
-        # box, the figure itself, inside any padding.
+        # box, the figure itself, inside any padding. Typesetting has finished (it moves the layout),
+        # and the sticky headers are pinned out of the way while the figures are captured: an element
+        # screenshot shows whatever overlaps it, and a header over a figure's top corners is not the
+        # figure's frame (CI once failed on exactly that).
+        page.evaluate("async () => { if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise; }")
+        unpinned = page.add_style_tag(content=".bd-header, .bd-header-article, .header-article { position: static !important; }")
         for index, element in enumerate(page.locator(FIGURES).all()):
-            element.scroll_into_view_if_needed()
+            element.evaluate("e => e.scrollIntoView({block: 'center'})")
+            page.wait_for_timeout(50)
             style = element.evaluate(
                 """img => { const s = getComputedStyle(img), px = v => parseFloat(v) || 0;
                             return {width: img.getBoundingClientRect().width, radius: px(s.borderTopLeftRadius),
@@ -197,6 +203,7 @@ def visit(browser, axe: Axe, base: str, page_name: str, mode: str) -> Visit:
             content = shot.crop((round(style["left"] * scale), round(style["top"] * scale),
                                  shot.width - round(style["right"] * scale), shot.height - round(style["bottom"] * scale)))
             result.figures.append(Figure(element.get_attribute("src") or f"figure {index + 1}", shot, content, math.ceil(style["radius"] * scale)))
+        unpinned.evaluate("tag => tag.remove()")
 
         # Accessibility: the page as loaded, then with every collapsed part (hidden code, solutions,
         # dropdowns) opened, since a reader can open them and they must be readable too.
