@@ -46,3 +46,49 @@ def test_every_published_chapter_has_an_assignment_and_a_capstone_extension():
         assert f"**Chapter {number} —" in capstone and f"**Chapter {number} —" in capstone.split("## Rubric")[0]
         extension = capstone.split(f"**Chapter {number} —")[1].split("**Chapter")[0]
         assert "(reserved" not in extension, f"chapter {number} is published: write its capstone extension"
+
+
+def alignment_tables() -> dict[str, list[tuple[int, str, str]]]:
+    """book/instructors.md: chapter label -> rows (objective number, exercises cell, quiz cell)."""
+    text = (ROOT / "book" / "instructors.md").read_text(encoding="utf-8")
+    parts = re.split(r"^### \{ref\}`([^`]+)`\s*$", text, flags=re.M)
+    tables = {}
+    for label, body in zip(parts[1::2], parts[2::2]):
+        body = body.split("\n## ", 1)[0]
+        rows = re.findall(r"^\| (\d+)\. [^|]*\|[^|]*\| ([^|]*) \| ([^|]*) \|\s*$", body, flags=re.M)
+        tables[label] = [(int(n), exercises, quiz) for n, exercises, quiz in rows]
+    return tables
+
+
+def test_every_published_chapter_has_an_alignment_table_on_the_instructors_page_that_matches_it():
+    """Objective -> exercises -> quiz items, as instructors read it, checked against the chapter and its quiz.
+
+    Every objective has a row; every row names at least one exercise of that chapter by its
+    numbered reference (so the page shows "Exercise 2.3", never a bare number that goes stale)
+    and at least one quiz item that exists and is tagged with that objective; and every quiz
+    item tagged with an objective is listed in its row.
+    """
+    import json
+
+    tables = alignment_tables()
+    for unit in module(ROOT)["units"]:
+        objectives = chapter_objectives(unit["file"], ROOT)
+        if objectives is None:
+            continue
+        source = (ROOT / "book" / f"{unit['file']}.md").read_text(encoding="utf-8")
+        label = re.search(r"^\(([a-z0-9-]+)\)=\s*$", source, re.M).group(1)
+        assert label in tables, f"book/instructors.md has no alignment table for {unit['file']} (### {{ref}}`{label}`)"
+        rows = tables[label]
+        assert [n for n, _, _ in rows] == list(range(1, len(objectives) + 1)), f"{label}: rows {[n for n, _, _ in rows]} for {len(objectives)} objectives"
+        exercises = set(re.findall(r":label: (ex-[a-z0-9-]+)", source))
+        quiz = {q["id"]: q["objective"] for q in json.loads((ROOT / "book" / "quizzes" / f"{unit['file']}.json").read_text(encoding="utf-8"))["questions"]}
+        for number, exercise_cell, quiz_cell in rows:
+            named = re.findall(r"\{numref\}`(ex-[a-z0-9-]+)`", exercise_cell)
+            assert named, f"{label} objective {number}: no exercise named with {{numref}} in {exercise_cell!r}"
+            assert set(named) <= exercises, f"{label} objective {number}: {sorted(set(named) - exercises)} are not exercises of {unit['file']}"
+            assert not re.search(r"(^|, )\d+ \(", exercise_cell), f"{label} objective {number}: a bare exercise number in {exercise_cell!r}"
+            items = re.findall(r"\bq\d+\b", quiz_cell)
+            assert items, f"{label} objective {number}: no quiz item"
+            for item in items:
+                assert quiz.get(item) == number, f"{label}: {item} is listed under objective {number}, the quiz tags it {quiz.get(item)}"
+            assert set(items) == {q for q, o in quiz.items() if o == number}, f"{label} objective {number}: quiz items tagged with it {sorted(q for q, o in quiz.items() if o == number)}, listed {items}"
