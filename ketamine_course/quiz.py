@@ -367,9 +367,14 @@ class QuizDisplay:
 
     def __init__(self, quiz: Quiz):
         self.quiz = quiz
+        # Built here, not when Jupyter asks for the representation: IPython's display formatter
+        # catches an exception raised in ``_repr_mimebundle_`` and prints it as output, so a
+        # missing jupyterquiz would leave the cell "successful" and a traceback on the page.
+        # Raised here, it fails the cell, and with it the strict build.
+        self.bundle = {"text/html": quiz_html(quiz), "text/plain": plain_text(quiz)}
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": quiz_html(self.quiz), "text/plain": plain_text(self.quiz)}
+        return self.bundle
 
 
 def show_quiz(chapter_stem: str, root: Path | None = None) -> None:

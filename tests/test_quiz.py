@@ -425,3 +425,30 @@ def test_the_mathjax_guards_apply_to_the_pinned_jupyterquiz():
     script = _jupyterquiz_js()
     for old, new in MATHJAX_GUARDS.values():
         assert new in script and old not in script
+
+
+def test_a_quiz_that_cannot_be_built_fails_its_cell_instead_of_printing_a_traceback(monkeypatch):
+    """IPython swallows errors raised while a display object renders; show_quiz must raise before that.
+
+    Found by chapter 3's fact-check: with jupyterquiz missing, the strict build passed and the page
+    showed a traceback and an object repr where the quiz should be.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    source = (
+        "import importlib.resources\n"
+        "real = importlib.resources.files\n"
+        "def files(package):\n"
+        "    if package == 'jupyterquiz':\n"
+        "        raise ModuleNotFoundError(\"No module named 'jupyterquiz'\")\n"
+        "    return real(package)\n"
+        "importlib.resources.files = files\n"
+        "import ketamine_course.quiz as quiz\n"
+        f"quiz.show_quiz('02_rapid_onset', root=__import__('pathlib').Path({str(ROOT)!r}))\n"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    with pytest.raises(CellExecutionError, match="jupyterquiz"):
+        NotebookClient(notebook, timeout=120, allow_errors=False, cwd=str(ROOT)).execute()
