@@ -27,7 +27,8 @@ pdf: $(VENV)/.runtime
 	mkdir -p _build/html
 	cp _build/latex/$(PDF) _build/html/$(PDF)
 
-lighthouse: node_modules/.package-lock.json
+lighthouse: $(VENV)/.runtime node_modules/.package-lock.json
+	bash scripts/install_system_packages.sh
 	$(BIN)/python scripts/lighthouse.py --chapters --json _build/lighthouse.json
 
 clean:
@@ -35,7 +36,8 @@ clean:
 
 # Build and page speed, measured (not a test): prints a table, writes benchmarks/latest.json and
 # the README's table. See README, "Speed: make benchmark".
-benchmark: $(VENV)/.runtime
+benchmark: $(VENV)/.runtime node_modules/.package-lock.json
+	bash scripts/install_system_packages.sh
 	$(BIN)/python scripts/benchmark.py --readme
 
 # Reader notebooks for a local JupyterLab, as Binder's postBuild makes them: notebooks/*.ipynb

@@ -159,15 +159,28 @@ def _add_link(app, pagename, templatename, context, doctree):
 
 
 def _write_bundles(app, exception):
+    """Write every chapter's bundle; skipped when no input changed since they were last written."""
     if exception is not None or app.builder.format != "html":
         return
+    from . import stamps
+
     root = Path(app.confdir)
     out = Path(app.outdir) / "bundles"
+    executed = Path(app.outdir).parent / "jupyter_execute"  # myst-nb's executed notebooks
+    stems = [docname.split("/")[-1] for docname in _chapters(app)]
+    inputs = [*stamps.files_under(root / "book", "**/*.md"), *stamps.files_under(root / "book" / "quizzes"),
+              *stamps.files_under(root / "data"), *stamps.files_under(root / "ketamine_course"), *stamps.files_under(executed),
+              *(root / name for name in ("requirements.txt", "pyproject.toml", "references.bib", "LICENSE", "_toc.yml", "_config.yml"))]
+    stamp = Path(app.outdir).parent / "bundles.json"
+    key = stamps.content_key(inputs, *stems)
+    if stamps.unchanged(stamp, key, [out / f"{stem}.zip" for stem in stems]):
+        return
+    stamps.forget(stamp)
     if out.exists():
         shutil.rmtree(out)
-    executed = Path(app.outdir).parent / "jupyter_execute"  # myst-nb's executed notebooks
-    for docname in _chapters(app):
-        build_bundle(docname.split("/")[-1], out, root, executed_dir=executed)
+    for stem in stems:
+        build_bundle(stem, out, root, executed_dir=executed)
+    stamps.record(stamp, key, bundles=stems)
 
 
 def setup(app):

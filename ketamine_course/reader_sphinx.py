@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sphinx.util import logging
 
-from . import reader
+from . import reader, stamps
 
 logger = logging.getLogger(__name__)
 
@@ -77,13 +77,39 @@ def point_launch_button_at_reader_notebook(app, pagename, templatename, context,
                 )
 
 
+def build_inputs(app) -> list[Path]:
+    """Every file the reader notebooks (and the chapter bundles made from them) are computed from."""
+    src, build_dir = Path(app.srcdir), Path(app.outdir).parent
+    book_dir = src / "book"
+    return [
+        *(p for pattern in ("**/*.md", "**/*.json", "**/*.yml") for p in stamps.files_under(book_dir, pattern)),
+        src / "_toc.yml", src / "_config.yml", *(src / name for name in app.config.bibtex_bibfiles),
+        *stamps.files_under(build_dir / "jupyter_execute"),
+        *stamps.files_under(Path(reader.__file__).parent, "**/*.py"),
+    ]
+
+
 def write_and_check(app, exception) -> None:
-    """Write the reader notebooks from this build's executed notebooks; check numbers and citations."""
+    """Write the reader notebooks from this build's executed notebooks; check numbers and citations.
+
+    Skipped (apart from pointing the downloads at them again) when no input changed since the last
+    build that wrote them and found no disagreement: see :mod:`ketamine_course.stamps`.
+    """
     if exception is not None or app.builder.format != "html":
         return
     build_dir = Path(app.outdir).parent
     shown = edition(app)
     editions = ("student",) if shown == "student" else reader.EDITIONS
+    stamp = build_dir / "reader" / ".inputs.json"
+    key = stamps.content_key(build_inputs(app), shown, repr(sorted(book_config(app).items(), key=lambda kv: kv[0])))
+    done = stamps.unchanged(stamp, key)
+    if done and all(Path(p).is_file() for p in done["written"]) and all(Path(source).is_file() for source, _ in done["downloads"]):
+        for source, download in done["downloads"]:
+            if Path(download).parent.is_dir():
+                shutil.copyfile(source, download)
+        logger.info(f"reader notebooks: {len(done['written'])} unchanged (no input changed)")
+        return
+    stamps.forget(stamp)
     try:
         written = reader.write_reader_notebooks(
             Path(app.srcdir), build_dir / "reader", editions, executed_dir=build_dir / "jupyter_execute", config=book_config(app)
@@ -92,12 +118,18 @@ def write_and_check(app, exception) -> None:
         logger.warning(f"reader notebooks: {error}", type="ketamine", subtype="reader")
         return
     this = book(app, shown)
+    downloads = []
     for doc in this.reader_docs():
         download = Path(app.outdir) / "_sources" / f"{doc}.ipynb"
         if download.is_file():
-            shutil.copyfile(build_dir / "reader" / reader.notebook_relpath(doc, shown), download)
-    for problem in disagreements(app, this):
+            source = build_dir / "reader" / reader.notebook_relpath(doc, shown)
+            shutil.copyfile(source, download)
+            downloads.append((str(source), str(download)))
+    problems = disagreements(app, this)
+    for problem in problems:
         logger.warning(f"reader notebooks disagree with the web pages: {problem}", type="ketamine", subtype="reader")
+    if not problems:
+        stamps.record(stamp, key, written=[str(p) for p in written], downloads=downloads)
     logger.info(f"reader notebooks: {len(written)} written to {(build_dir / 'reader').relative_to(Path(app.srcdir)) if build_dir.is_relative_to(Path(app.srcdir)) else build_dir}")
 
 

@@ -177,11 +177,20 @@ def test_clean_build_executes_both_chapters(probe):
     assert "ketamine_course/probe_model.py" not in beta
 
 
+def reader_prose(probe, name: str) -> str:
+    """The Markdown of the page's reader notebook (what Binder opens), from this build."""
+    notebook = json.loads((probe.repo / "_build" / "reader" / f"{name}.ipynb").read_text(encoding="utf-8"))
+    return "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+
+
 def test_no_change_executes_nothing(probe):
     probe.build()
     probe.ok()
     assert probe.executed() == set()
     assert "The alpha value is 1.50" in probe.page("probe_alpha")
+    # Nor are the reader notebooks written again (ketamine_course.stamps), and they still say the same.
+    assert re.search(r"reader notebooks: \d+ unchanged \(no input changed\)", probe.last.stdout), probe.last.stdout[-2000:]
+    assert "The alpha value is 1.50" in reader_prose(probe, "probe_alpha")
 
 
 def test_a_touched_but_unchanged_file_executes_nothing(probe):
@@ -198,6 +207,7 @@ def test_an_edited_number_in_a_csv_reexecutes_only_the_chapter_that_reads_it(pro
     assert probe.executed() == {"probe_alpha"}
     assert "The alpha value is 2.50; scaled, it is 5.00." in probe.page("probe_alpha")
     assert "The beta value is 7.25." in probe.page("probe_beta")
+    assert "The alpha value is 2.50; scaled, it is 5.00." in reader_prose(probe, "probe_alpha"), "the reader notebook is stale"
 
 
 def test_an_edit_restored_with_an_old_modification_time_is_still_seen(probe):
@@ -254,6 +264,7 @@ def test_a_prose_edit_rereads_the_page_without_executing_it(probe):
     probe.ok()
     assert probe.executed() == set()
     assert "The beta number is 7.25." in probe.page("probe_beta")
+    assert "The beta number is 7.25." in reader_prose(probe, "probe_beta"), "the reader notebook is stale"
 
 
 def test_a_code_edit_reexecutes_only_that_chapter(probe):
