@@ -10,6 +10,8 @@ import importlib.util
 import sys
 from functools import cache
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -26,3 +28,12 @@ def lighthouse_script():
 def chapter_pages() -> list[str]:
     """The chapters (numbered parts of _toc.yml) as docnames, ``book/02_rapid_onset``."""
     return [page.removesuffix(".html") for page in lighthouse_script().chapter_pages(ROOT)]
+
+
+@pytest.fixture(scope="module")
+def site(book_build):
+    """The shared clean build served over HTTP (base URL); fails clearly if the book did not build."""
+    if book_build.returncode != 0:
+        pytest.fail(f"the book did not build; see test_build.py:\n{book_build.log[-3000:]}")
+    with lighthouse_script().Server(book_build.html) as base:
+        yield base

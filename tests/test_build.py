@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 from bs4 import BeautifulSoup
 
 from conftest import run_build
@@ -15,21 +14,10 @@ pytestmark = pytest.mark.build
 
 
 def toc_files(repo: Path) -> list[str]:
-    toc = yaml.safe_load((repo / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
+    """Every page in the copy's _toc.yml, as docnames (the walk lives in scripts/lighthouse.py)."""
+    from site_server import lighthouse_script
 
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", toc.get("chapters", [])))
-    return files
+    return [page.removesuffix(".html") for page in lighthouse_script().toc_pages(repo)]
 
 
 def pages(build) -> dict[str, BeautifulSoup]:

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from book_pages import CHROMIUM_ARGS, chromium_path, pages  # noqa: F401 - CHROMIUM_ARGS used by the fixture in conftest
-from site_server import lighthouse_script
+from site_server import site  # noqa: F401 - the fixture serving the built site
 
 pytestmark = [pytest.mark.browser, pytest.mark.build]
 
@@ -23,14 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.build]
 PAGES = [*pages(), "search", "genindex"]
 VIEWPORT = {"width": 412, "height": 823}  # a phone
 TEX_DELIMITERS = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\\frac|\\mathrm")
-
-
-@pytest.fixture(scope="module")
-def site(book_build):
-    if book_build.returncode != 0:
-        pytest.fail(f"the book did not build; see test_build.py:\n{book_build.log[-3000:]}")
-    with lighthouse_script().Server(book_build.html) as base:
-        yield base
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from book_pages import config, pages
-from site_server import chapter_pages, lighthouse_script
+from site_server import chapter_pages, site  # noqa: F401 - site is the fixture serving the built site
 
 pytestmark = [pytest.mark.browser, pytest.mark.build]
 
@@ -22,14 +22,6 @@ CHAPTERS = chapter_pages()
 CHAPTER = CHAPTERS[0]
 BINDERHUB = config()["launch_buttons"]["binderhub_url"].rstrip("/")
 PDF = "ketamine-trd-book.pdf"
-
-
-@pytest.fixture(scope="module")
-def site(book_build):
-    if book_build.returncode != 0:
-        pytest.fail(f"the book did not build; see test_build.py:\n{book_build.log[-3000:]}")
-    with lighthouse_script().Server(book_build.html) as base:
-        yield base
 
 
 @pytest.fixture()
