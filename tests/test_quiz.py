@@ -345,14 +345,25 @@ def test_probe_quiz_works_in_jupyterlab_after_running_the_cell(lab_with_probe, b
             "panel => panel.querySelector('.jp-Notebook-ExecutionIndicator')?.dataset.status === 'idle'", arg=panel.element_handle(), timeout=180_000
         )
         # Run the notebook as a reader does, from the Run menu (as the Binder test does; a
-        # keyboard shortcut depends on where the focus is).
-        page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator('.lm-Menu-item:has(.lm-Menu-itemLabel:text-is("Run All Cells"))').click()
-        try:  # JupyterLab may ask which kernel to start ("Select Kernel"): accept its default, Python 3
-            page.locator(".jp-Dialog button.jp-mod-accept").first.click(timeout=10_000)
-        except Exception:  # noqa: BLE001 - no dialog: the kernel was already running
-            pass
+        # keyboard shortcut depends on where the focus is). Just after a reload the command can
+        # arrive before the kernel connection is ready and run nothing (seen in CI): a reader
+        # would run it again, and so does the test, until the cell has an execution count.
         quiz = panel.locator("#kcquiz_probe")
+        for _attempt in range(5):
+            page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator('.lm-Menu-item:has(.lm-Menu-itemLabel:text-is("Run All Cells"))').click()
+            try:  # JupyterLab may ask which kernel to start ("Select Kernel"): accept its default, Python 3
+                page.locator(".jp-Dialog button.jp-mod-accept").first.click(timeout=5_000)
+            except Exception:  # noqa: BLE001 - no dialog: the kernel was already running
+                pass
+            try:
+                page.wait_for_function(
+                    "panel => [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))",
+                    arg=panel.element_handle(), timeout=20_000,
+                )
+                break
+            except Exception:  # noqa: BLE001 - nothing ran: try again
+                continue
         try:
             quiz.locator(".Quiz").first.wait_for(state="visible", timeout=180_000)  # a loaded CI machine starts kernels slowly
         except Exception:  # noqa: BLE001 - keep what the reader saw, then fail
